@@ -18,6 +18,8 @@ function(lmrt_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(${target} PRIVATE lmrt::sdk ${P_LIBRARIES})
   target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL)
+  # Keep libstdc++ inline statics local too, so only the bootstrap symbol is exported.
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-gnu-unique>)
   if(NOT P_NO_INSTALL)
     install(TARGETS ${target} LIBRARY DESTINATION ${LMRT_PLUGIN_SUBDIR})
   endif()
