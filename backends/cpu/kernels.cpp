@@ -1,0 +1,107 @@
+#include "kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "thread_pool.hpp"
+
+namespace lmrt::cpu {
+namespace {
+
+constexpr size_t kLanes = 8;
+
+inline float reduce_lanes(const float* acc, float tail) noexcept {
+  return (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) + tail;
+}
+
+// Four dot products of four weight rows with one x row. Each row's arithmetic is
+// exactly that of dot(): same lanes, same tail, same reduction.
+inline void dot4(const float* __restrict w0, const float* __restrict w1, const float* __restrict w2,
+                 const float* __restrict w3, const float* __restrict x, size_t n, float* out) noexcept {
+  float a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {}, a3[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const float xv = x[i + l];
+      a0[l] += w0[i + l] * xv;
+      a1[l] += w1[i + l] * xv;
+      a2[l] += w2[i + l] * xv;
+      a3[l] += w3[i + l] * xv;
+    }
+  }
+  float t0 = 0.f, t1 = 0.f, t2 = 0.f, t3 = 0.f;
+  for (; i < n; ++i) {
+    t0 += w0[i] * x[i];
+    t1 += w1[i] * x[i];
+    t2 += w2[i] * x[i];
+    t3 += w3[i] * x[i];
+  }
+  out[0] = reduce_lanes(a0, t0);
+  out[1] = reduce_lanes(a1, t1);
+  out[2] = reduce_lanes(a2, t2);
+  out[3] = reduce_lanes(a3, t3);
+}
+
+}  // namespace
+
+float dot(const float* __restrict a, const float* __restrict b, size_t n) noexcept {
+  float acc[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (size_t l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
+  float tail = 0.f;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return reduce_lanes(acc, tail);
+}
+
+void matmul(ThreadPool& pool, const float* x, size_t num_tokens, size_t ldx, const float* w, const float* bias,
+            size_t rows, size_t in, float* y, size_t ldy) {
+  // Row blocks are multiples of 4 and start at multiples of 4, so whether a row is
+  // computed by dot4 or dot depends on the weight's shape only.
+  const size_t target_tasks = static_cast<size_t>(pool.size()) * 4;
+  size_t block = (rows + target_tasks - 1) / target_tasks;
+  block = std::clamp<size_t>((block + 3) / 4 * 4, 4, 64);
+  const size_t num_blocks = (rows + block - 1) / block;
+  constexpr size_t kTokenTile = 8;  // keeps a few x rows hot while a weight block streams by
+  pool.parallel_for(num_blocks, [&](size_t b) {
+    const size_t r_begin = b * block, r_end = std::min(rows, r_begin + block);
+    for (size_t t0 = 0; t0 < num_tokens; t0 += kTokenTile) {
+      const size_t t1 = std::min(num_tokens, t0 + kTokenTile);
+      size_t r = r_begin;
+      for (; r + 4 <= r_end; r += 4) {
+        const float* wr = w + r * in;
+        for (size_t t = t0; t < t1; ++t) {
+          float out[4];
+          dot4(wr, wr + in, wr + 2 * in, wr + 3 * in, x + t * ldx, in, out);
+          float* yt = y + t * ldy + r;
+          for (int k = 0; k < 4; ++k) yt[k] = bias ? out[k] + bias[r + k] : out[k];
+        }
+      }
+      for (; r < r_end; ++r)
+        for (size_t t = t0; t < t1; ++t) {
+          const float v = dot(w + r * in, x + t * ldx, in);
+          y[t * ldy + r] = bias ? v + bias[r] : v;
+        }
+    }
+  });
+}
+
+void rms_norm(const float* x, const float* weight, size_t n, float eps, float* out) noexcept {
+  double sum_sq = 0.0;
+  for (size_t i = 0; i < n; ++i) sum_sq += static_cast<double>(x[i]) * x[i];
+  const float inv = static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n) + eps));
+  for (size_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
+}
+
+void swiglu(const float* gate, const float* up, size_t n, float* out) noexcept {
+  for (size_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = (g / (1.0f + std::exp(-g))) * up[i];
+  }
+}
+
+void add_inplace(float* y, const float* x, size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+}  // namespace lmrt::cpu

@@ -1,0 +1,168 @@
+#include "sampler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "lmrt/cpp/sampling_rng.hpp"
+#include "lmrt/plugin.hpp"
+
+namespace lmrt::cpu {
+namespace {
+
+using lmrt::plugin::Error;
+
+[[noreturn]] void invalid(uint64_t seq_id, const std::string& what) {
+  throw Error(LMRT_STATUS_INVALID_ARGUMENT, "cpu engine: sequence " + std::to_string(seq_id) + ": sampling." + what);
+}
+
+// Candidates in order of decreasing value, ties by increasing id.
+struct ByValueDesc {
+  const float* v;
+  bool operator()(int32_t a, int32_t b) const { return v[a] > v[b] || (v[a] == v[b] && a < b); }
+};
+
+}  // namespace
+
+void validate_sampling_params(const lmrt_sampling_params& p, uint32_t vocab, uint64_t seq_id) {
+  if (p.struct_size < sizeof(lmrt_sampling_params))
+    invalid(seq_id, "struct_size is " + std::to_string(p.struct_size) + ", expected at least " +
+                        std::to_string(sizeof(lmrt_sampling_params)));
+  if (!std::isfinite(p.temperature)) invalid(seq_id, "temperature is not finite");
+  if (std::isnan(p.top_p) || p.top_p <= 0.f) invalid(seq_id, "top_p must be in (0, 1] (>= 1 turns it off)");
+  if (std::isnan(p.min_p) || p.min_p > 1.f) invalid(seq_id, "min_p must be <= 1 (<= 0 turns it off)");
+  if (!std::isfinite(p.repetition_penalty) || p.repetition_penalty <= 0.f)
+    invalid(seq_id, "repetition_penalty must be a finite number > 0 (1 turns it off)");
+  if (!std::isfinite(p.presence_penalty)) invalid(seq_id, "presence_penalty is not finite");
+  if (!std::isfinite(p.frequency_penalty)) invalid(seq_id, "frequency_penalty is not finite");
+  if (p.top_logprobs > LMRT_MAX_TOP_LOGPROBS)
+    invalid(seq_id, "top_logprobs is " + std::to_string(p.top_logprobs) + ", at most " +
+                        std::to_string(LMRT_MAX_TOP_LOGPROBS));
+  if (p.num_penalty_tokens > 0 && p.penalty_tokens == nullptr) invalid(seq_id, "penalty_tokens is NULL");
+  for (uint32_t i = 0; i < p.num_penalty_tokens; ++i)
+    if (p.penalty_tokens[i] < 0 || static_cast<uint32_t>(p.penalty_tokens[i]) >= vocab)
+      invalid(seq_id, "penalty_tokens[" + std::to_string(i) + "] = " + std::to_string(p.penalty_tokens[i]) +
+                          " is outside [0, " + std::to_string(vocab) + ")");
+  if (p.num_generated > p.num_penalty_tokens)
+    invalid(seq_id, "num_generated (" + std::to_string(p.num_generated) + ") exceeds num_penalty_tokens (" +
+                        std::to_string(p.num_penalty_tokens) + ")");
+  if (p.num_banned_tokens > 0 && p.banned_tokens == nullptr) invalid(seq_id, "banned_tokens is NULL");
+  std::vector<bool> banned(p.num_banned_tokens > 0 ? vocab : 0, false);
+  uint32_t distinct = 0;
+  for (uint32_t i = 0; i < p.num_banned_tokens; ++i) {
+    const int32_t t = p.banned_tokens[i];
+    if (t < 0 || static_cast<uint32_t>(t) >= vocab)
+      invalid(seq_id, "banned_tokens[" + std::to_string(i) + "] = " + std::to_string(t) + " is outside [0, " +
+                          std::to_string(vocab) + ")");
+    if (!banned[t]) banned[t] = true, ++distinct;
+  }
+  if (distinct == vocab) invalid(seq_id, "banned_tokens bans every token of the vocabulary");
+}
+
+void sample_token(const float* logits, uint32_t vocab, const lmrt_sampling_params& p, uint64_t position,
+                  lmrt_token_logprobs& out) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+  // log_softmax of the raw logits, for the reported logprobs.
+  const float raw_max = *std::max_element(logits, logits + vocab);
+  double sum = 0.0;
+  for (uint32_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - raw_max);
+  const double log_normalizer = raw_max + std::log(sum);
+
+  std::vector<float> z(logits, logits + vocab);
+  if (p.repetition_penalty != 1.f) {
+    std::vector<bool> seen(vocab, false);
+    for (uint32_t i = 0; i < p.num_penalty_tokens; ++i) {
+      const int32_t t = p.penalty_tokens[i];
+      if (seen[t]) continue;
+      seen[t] = true;
+      z[t] = z[t] > 0.f ? z[t] / p.repetition_penalty : z[t] * p.repetition_penalty;
+    }
+  }
+  if (p.presence_penalty != 0.f || p.frequency_penalty != 0.f) {
+    std::vector<uint32_t> count(vocab, 0);
+    for (uint32_t i = p.num_penalty_tokens - p.num_generated; i < p.num_penalty_tokens; ++i) ++count[p.penalty_tokens[i]];
+    for (uint32_t t = 0; t < vocab; ++t)
+      if (count[t] > 0) z[t] -= p.presence_penalty + p.frequency_penalty * static_cast<float>(count[t]);
+  }
+  for (uint32_t i = 0; i < p.num_banned_tokens; ++i) z[p.banned_tokens[i]] = kNegInf;
+
+  int32_t token = -1;
+  if (p.temperature <= 0.f) {
+    // Greedy: the first maximum, so ties go to the lowest id.
+    token = static_cast<int32_t>(std::max_element(z.begin(), z.end()) - z.begin());
+  } else {
+    // Temperature is applied inside the exponent, in double, so that a tiny T cannot overflow to inf - inf.
+    const double inv_temperature = 1.0 / static_cast<double>(p.temperature);
+    std::vector<int32_t> cand;
+    cand.reserve(vocab);
+    for (uint32_t t = 0; t < vocab; ++t)
+      if (z[t] != kNegInf) cand.push_back(static_cast<int32_t>(t));
+    const bool top_k_on = p.top_k > 0 && static_cast<size_t>(p.top_k) < cand.size();
+    const bool top_p_on = p.top_p < 1.f;
+    if (top_k_on && !top_p_on) {
+      std::partial_sort(cand.begin(), cand.begin() + p.top_k, cand.end(), ByValueDesc{z.data()});
+      cand.resize(static_cast<size_t>(p.top_k));
+    } else if (top_k_on || top_p_on) {
+      std::sort(cand.begin(), cand.end(), ByValueDesc{z.data()});
+      if (top_k_on) cand.resize(static_cast<size_t>(p.top_k));
+    }
+    // Probabilities of the candidates: softmax of z / T over them (renormalised after top-k).
+    float z_max = kNegInf;
+    for (int32_t t : cand) z_max = std::max(z_max, z[t]);
+    std::vector<double> prob(cand.size());
+    double total = 0.0;
+    for (size_t i = 0; i < cand.size(); ++i) total += prob[i] = std::exp((static_cast<double>(z[cand[i]]) - z_max) * inv_temperature);
+    if (top_p_on) {
+      // Keep the shortest prefix (by decreasing probability) whose mass reaches top_p.
+      double cumulative = 0.0;
+      size_t keep = 0;
+      while (keep < cand.size()) {
+        cumulative += prob[keep++] / total;
+        if (cumulative >= p.top_p) break;
+      }
+      cand.resize(keep);
+      prob.resize(keep);
+      total = std::accumulate(prob.begin(), prob.end(), 0.0);
+    }
+    if (p.min_p > 0.f) {
+      // Keeps p >= min_p * p_max; the ratio does not depend on normalisation.
+      const double p_max = *std::max_element(prob.begin(), prob.end());
+      size_t kept = 0;
+      for (size_t i = 0; i < cand.size(); ++i)
+        if (prob[i] >= p.min_p * p_max) cand[kept] = cand[i], prob[kept] = prob[i], ++kept;
+      cand.resize(kept);
+      prob.resize(kept);
+      total = std::accumulate(prob.begin(), prob.end(), 0.0);
+    }
+    const double target = lmrt::rng::sampling_uniform(p.seed, position) * total;
+    double cumulative = 0.0;
+    token = cand.back();
+    for (size_t i = 0; i < cand.size(); ++i) {
+      cumulative += prob[i];
+      if (target < cumulative) {
+        token = cand[i];
+        break;
+      }
+    }
+  }
+
+  out.token = token;
+  out.logprob = static_cast<float>(logits[token] - log_normalizer);
+  const uint32_t num_top = std::min<uint32_t>(p.top_logprobs, vocab);
+  out.num_top = num_top;
+  if (num_top > 0) {
+    std::vector<int32_t> ids(vocab);
+    std::iota(ids.begin(), ids.end(), 0);
+    std::partial_sort(ids.begin(), ids.begin() + num_top, ids.end(), ByValueDesc{logits});
+    for (uint32_t i = 0; i < num_top; ++i) {
+      out.top_tokens[i] = ids[i];
+      out.top_logprobs[i] = static_cast<float>(logits[ids[i]] - log_normalizer);
+    }
+  }
+}
+
+}  // namespace lmrt::cpu
