@@ -19,7 +19,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 std::string ChatTemplate::detect(const std::filesystem::path& model_dir) {
-  // The model family: config.json model_type plus architectures, lower-cased.
+  // The model family: config.json model_type and architectures, and tokenizer_class, lower-cased.
   std::string family;
   std::error_code ec;
   const auto config_file = model_dir / "config.json";
@@ -34,8 +34,9 @@ std::string ChatTemplate::detect(const std::filesystem::path& model_dir) {
       }
     }
   }
-  family = lower(family);
-  const std::string text = TokenizerConfig::read(model_dir).chat_template.value_or("");
+  const TokenizerConfig tok = TokenizerConfig::read(model_dir);
+  family = lower(family + " " + tok.tokenizer_class.value_or(""));
+  const std::string text = tok.chat_template.value_or("");
 
   if (text.empty()) return "raw";  // a base model: no chat markup
   if (contains(text, "<|start_header_id|>")) return "llama3";

@@ -65,6 +65,7 @@ void TokenizerConfig::read_into(TokenizerConfig& c, const nlohmann::json& j, con
   c.eos_token = token_text(j, file, "eos_token");
   c.unk_token = token_text(j, file, "unk_token");
   c.pad_token = token_text(j, file, "pad_token");
+  if (j.contains("tokenizer_class") && j["tokenizer_class"].is_string()) c.tokenizer_class = j["tokenizer_class"].get<std::string>();
   if (j.contains("added_tokens_decoder")) {
     const json& d = j["added_tokens_decoder"];
     if (!d.is_object()) bad(file, "added_tokens_decoder", "must be an object of id -> token");

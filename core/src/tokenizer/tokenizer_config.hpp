@@ -23,6 +23,7 @@ struct TokenizerConfig {
   std::optional<std::string> bos_token, eos_token, unk_token, pad_token;
   std::vector<AddedToken> added_tokens_decoder;  // in file order
   std::vector<std::string> additional_special_tokens;
+  std::optional<std::string> tokenizer_class;  // e.g. "InternLM2Tokenizer"
   std::optional<std::string> chat_template;  // the default one when the file has several
 
   // Reads model_dir/tokenizer_config.json; an absent file gives an empty config. Wrong
