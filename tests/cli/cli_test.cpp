@@ -1,0 +1,212 @@
+// The lmrt executable end to end: subcommands, flags, exit codes, and the
+// published stories260k output through `generate` and `chat`.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "run_command.hpp"
+
+namespace fs = std::filesystem;
+using lmrt::test::quote;
+using lmrt::test::run_command;
+
+namespace {
+
+const fs::path kTestdata = LMRT_TESTDATA_DIR;
+const std::string kLmrt = LMRT_EXE;
+
+std::string models(const std::string& name) { return (kTestdata / "models" / name).string(); }
+
+#define REQUIRE_TESTDATA()                                                                  \
+  if (!fs::exists(kTestdata / "models" / "stories260k"))                                    \
+  GTEST_SKIP() << "../shared/testdata is absent: skipping tests that need the real models"
+
+// The published 64-token greedy continuation and first ids of stories260k.
+struct Gold {
+  std::string text64;
+  std::vector<int> first_ids;
+};
+
+Gold read_gold() {
+  std::string md = lmrt::test::read_file(kTestdata / "gold" / "stories260k.md");
+  Gold g;
+  auto at = md.find("64 generated tokens:");
+  auto q = md.find('"', at);
+  auto line_end = md.find('\n', q);
+  g.text64 = nlohmann::json::parse(md.substr(q, line_end - q)).get<std::string>();
+  std::smatch m;
+  std::string ids_line = md.substr(md.find("the first generated ids are"));
+  std::regex num("(\\d+)");
+  std::string ids = ids_line.substr(0, ids_line.find('.'));
+  for (auto it = std::sregex_iterator(ids.begin(), ids.end(), num); it != std::sregex_iterator(); ++it)
+    g.first_ids.push_back(std::stoi((*it)[1]));
+  return g;
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("lmrt-cli-" + name + "-" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d;
+}
+
+}  // namespace
+
+TEST(Cli, HelpListsTheLmdeploySubcommands) {
+  auto r = run_command(kLmrt + " --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"chat", "serve", "generate", "lite", "run", "config", "plugins", "check_env"})
+    EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
+  auto serve = run_command(kLmrt + " serve api_server --help");
+  for (const char* flag : {"--server-name", "--server-port", "--tp", "--cache-max-entry-count", "--session-len",
+                           "--quant-policy", "--model-format", "--backend", "--enable-prefix-caching"})
+    EXPECT_NE(serve.out.find(flag), std::string::npos) << flag;
+}
+
+TEST(Cli, UnknownFlagIsAUsageError) {
+  auto r = run_command(kLmrt + " generate x --no-such-flag");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no-such-flag"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnbuiltCapabilitiesSaySoAndExit2) {
+  auto awq = run_command(kLmrt + " lite auto_awq model --work-dir out");
+  EXPECT_EQ(awq.exit_code, 2);
+  EXPECT_NE(awq.err.find("not implemented"), std::string::npos) << awq.err;
+}
+
+TEST(Cli, GenerateReproducesThePublishedStory) {
+  REQUIRE_TESTDATA();
+  Gold gold = read_gold();
+  auto r = run_command(kLmrt + " generate " + quote(models("stories260k")) +
+                       " --prompt 'Once upon a time' --max-new-tokens 64 --temperature 0 --log-level error");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, gold.text64 + "\n");
+}
+
+TEST(Cli, GenerateInternlm2LayoutGivesTheSameStory) {
+  REQUIRE_TESTDATA();
+  Gold gold = read_gold();
+  auto r = run_command(kLmrt + " generate " + quote(models("stories260k-internlm2")) +
+                       " --prompt 'Once upon a time' --max-new-tokens 64 --temperature 0 --log-level error");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, gold.text64 + "\n");
+}
+
+TEST(Cli, GenerateJsonHasTheDocumentedFields) {
+  REQUIRE_TESTDATA();
+  Gold gold = read_gold();
+  fs::path dir = temp_dir("json");
+  std::ofstream(dir / "prompts.txt") << "Once upon a time\nThe little dog\n";
+  auto r = run_command(kLmrt + " generate " + quote(models("stories260k")) + " --prompts-file " +
+                       quote((dir / "prompts.txt").string()) +
+                       " --max-new-tokens 12 --temperature 0 --json --log-level error");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  auto a = nlohmann::json::parse(first), b = nlohmann::json::parse(second);
+  EXPECT_EQ(a["prompt"], "Once upon a time");
+  EXPECT_EQ(b["prompt"], "The little dog");
+  EXPECT_EQ(a["token_ids"].get<std::vector<int>>(), gold.first_ids);
+  EXPECT_EQ(a["input_tokens"], 5);
+  EXPECT_EQ(a["output_tokens"], 12);
+  EXPECT_EQ(a["finish_reason"], "length");
+  EXPECT_EQ(gold.text64.rfind(a["text"].get<std::string>(), 0), 0u) << a["text"];
+  fs::remove_all(dir);
+}
+
+TEST(Cli, ChatReadsTurnsFromStdinAndStreamsAnswers) {
+  REQUIRE_TESTDATA();
+  Gold gold = read_gold();
+  fs::path dir = temp_dir("chat");
+  std::ofstream(dir / "chat.yaml") << "model:\n  path: " << models("stories260k")
+                                   << "\ngeneration:\n  temperature: 0\n  max_new_tokens: 64\nlog_level: error\n";
+  auto r = run_command(kLmrt + " chat --config " + quote((dir / "chat.yaml").string()),
+                       "Once upon a time\nreset\nOnce upon a time\nexit\nnot read\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // stories260k has no chat template (raw): each answer is the greedy story.
+  EXPECT_EQ(r.out, gold.text64 + "\n" + gold.text64 + "\n");
+  fs::remove_all(dir);
+}
+
+TEST(Cli, ConfigValidateNamesFileLineAndKey) {
+  fs::path dir = temp_dir("validate");
+  std::ofstream(dir / "syntax.yaml") << "engine:\n  session_len: [1, 2\n";
+  std::ofstream(dir / "unknown.yaml") << "engine:\n  backend: cpu\n  sesion_len: 10\n";
+  std::ofstream(dir / "type.yaml") << "model:\n  path: x\nengine:\n  max_batch_size: many\n";
+  std::ofstream(dir / "good.yaml") << "engine:\n  backend: cpu\n";
+
+  auto syntax = run_command(kLmrt + " config validate " + quote((dir / "syntax.yaml").string()));
+  EXPECT_NE(syntax.exit_code, 0);
+  EXPECT_NE(syntax.err.find("syntax.yaml:"), std::string::npos) << syntax.err;
+
+  auto unknown = run_command(kLmrt + " config validate " + quote((dir / "unknown.yaml").string()));
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("unknown.yaml:3: engine.sesion_len"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("session_len"), std::string::npos) << unknown.err;
+
+  auto type = run_command(kLmrt + " config validate " + quote((dir / "type.yaml").string()));
+  EXPECT_NE(type.exit_code, 0);
+  EXPECT_NE(type.err.find("type.yaml:4: engine.max_batch_size"), std::string::npos) << type.err;
+
+  auto good = run_command(kLmrt + " config validate " + quote((dir / "good.yaml").string()));
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, FlagsOverrideTheConfigFile) {
+  fs::path dir = temp_dir("precedence");
+  std::ofstream(dir / "d.yaml") << "engine:\n  session_len: 100\n  max_batch_size: 7\n";
+  auto r = run_command(kLmrt + " config print --config " + quote((dir / "d.yaml").string()) + " --session-len 4096");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("session_len: 4096"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_batch_size: 7"), std::string::npos) << r.out;
+  auto bad = run_command(kLmrt + " config print --session-len lots");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--session-len"), std::string::npos) << bad.err;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, PluginsListShowsTheBuiltPlugins) {
+  auto r = run_command(kLmrt + " plugins list");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("cpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cli-chat"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("engine"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1.0"), std::string::npos) << r.out;
+}
+
+TEST(Cli, CheckEnvReportsPlugins) {
+  auto r = run_command(kLmrt + " check_env");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("plugin ABI 1.0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("devices: cpu"), std::string::npos) << r.out;
+}
+
+TEST(Cli, RunStartsTheFrontendOfADeploymentFile) {
+  fs::path dir = temp_dir("run");
+  std::ofstream(dir / "d.yaml") << "plugins:\n  search_paths: [" << LMRT_BINARY_DIR
+                                << "/test-plugins/good]\nfrontends:\n  test-hello:\n    greeting: hi\n";
+  auto r = run_command(kLmrt + " run " + quote((dir / "d.yaml").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("greeting: hi"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("runtime=no"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, MissingFrontendPluginExits2) {
+  auto r = run_command(kLmrt + " serve api_client http://127.0.0.1:1");
+  if (r.exit_code == 0) GTEST_SKIP() << "the api-client frontend is built";
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("not available in this build"), std::string::npos) << r.err;
+}
+
+TEST(Cli, MissingModelIsAClearError) {
+  auto r = run_command(kLmrt + " generate /nonexistent/model --prompt hi --log-level error");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/nonexistent/model"), std::string::npos) << r.err;
+}
