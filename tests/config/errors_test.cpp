@@ -148,3 +148,27 @@ TEST(ConfigErrors, MissingModelPathWhenOneIsRequired) {
   std::string msg = config_error_of([] { Deployment::parse("engine: {tp: 1}", "d.yaml", "").require_model_path(); });
   EXPECT_EQ(msg.rfind("d.yaml: model.path: required to load a model", 0), 0u) << msg;
 }
+
+TEST(ConfigErrors, MalformedFiles) {
+  // Binary garbage: an error naming the file, with the bad value cut short.
+  std::string garbage;
+  for (int i = 0; i < 1024; ++i) garbage += static_cast<char>(i % 256);
+  std::string file;
+  std::string msg = load_error(garbage, &file);
+  EXPECT_EQ(msg.rfind(file + ":", 0), 0u) << msg;
+  EXPECT_LT(msg.size(), file.size() + 300) << msg;
+  // Pathological nesting is refused, not a stack overflow.
+  msg = load_error("engine: " + std::string(100000, '[') + std::string(100000, ']') + "\n", &file);
+  EXPECT_EQ(msg.rfind(file + ":1: ", 0), 0u) << msg.substr(0, 200);
+  // Tabs may not indent YAML.
+  msg = load_error("engine:\n\ttp: 2\n", &file);
+  EXPECT_EQ(msg.rfind(file + ":2: YAML syntax error: ", 0), 0u) << msg;
+  // A long bad value is cut in the message.
+  expect_error("engine:\n  dtype: " + std::string(500, 'x') + "\n", 2, "engine.dtype", "'" + std::string(60, 'x') + "...'");
+}
+
+TEST(ConfigErrors, Utf8ByteOrderMarkIsAccepted) {
+  lmrt::test::ScratchDir dir;
+  auto file = dir.write("bom.yaml", "\xEF\xBB\xBF" "engine:\n  tp: 2\n");
+  EXPECT_EQ(Deployment::load_file(file).engine().tp, 2);
+}

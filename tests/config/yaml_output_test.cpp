@@ -107,6 +107,8 @@ TEST(ConfigYaml, SchemaDescribesEveryKey) {
     return lmrt::ConfigKeyInfo{};
   };
   EXPECT_EQ(find("engine.max_batch_size").range, "1..4096");
-  EXPECT_EQ(find("engine.max_batch_size").default_value, "128\n");
+  EXPECT_EQ(find("engine.max_batch_size").default_value, "128");
+  EXPECT_EQ(find("frontends.http-server.server_name").default_value, "\"127.0.0.1\"");
+  EXPECT_EQ(find("engine.cache_max_entry_count").default_value, "0.8");
   EXPECT_EQ(find("engine.session_len").lmdeploy_flag, "--session-len");
 }

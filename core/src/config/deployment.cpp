@@ -224,6 +224,7 @@ std::vector<ConfigKeyInfo> Deployment::schema() {
     if (!std::holds_alternative<std::monostate>(k.default_value)) {
       Deployment d;
       info.default_value = d.section_yaml(k.key);
+      while (!info.default_value.empty() && info.default_value.back() == '\n') info.default_value.pop_back();
     }
     out.push_back(std::move(info));
   }

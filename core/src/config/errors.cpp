@@ -13,6 +13,19 @@ void config_error(std::string_view where, std::string_view key, std::string_view
   throw Error(LMRT_STATUS_CONFIG_ERROR, msg);
 }
 
+std::string quote_value(std::string_view value) {
+  constexpr size_t kMax = 60;
+  std::string out = "'";
+  if (value.size() <= kMax) {
+    out.append(value);
+  } else {
+    size_t n = kMax;
+    while (n > 0 && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80) --n;
+    out.append(value.substr(0, n)).append("...");
+  }
+  return out += '\'';
+}
+
 std::string location(std::string_view origin, int zero_based_line) {
   std::string out(origin);
   if (zero_based_line >= 0) out.append(":").append(std::to_string(zero_based_line + 1));

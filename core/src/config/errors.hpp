@@ -10,6 +10,10 @@ namespace lmrt::config {
 // Throws lmrt::Error(LMRT_STATUS_CONFIG_ERROR, "<where>: <key>: <problem>").
 [[noreturn]] void config_error(std::string_view where, std::string_view key, std::string_view problem);
 
+// A value quoted for a message: 'abc', cut to 60 bytes (at a UTF-8 boundary)
+// with "..." so that a stray blob does not flood the error.
+std::string quote_value(std::string_view value);
+
 // "deploy.yaml:12" from an origin and a 0-based line (yaml-cpp marks); just the
 // origin when the line is unknown (< 0).
 std::string location(std::string_view origin, int zero_based_line);

@@ -30,7 +30,7 @@ std::string describe(const YAML::Node& n) {
     case YAML::NodeType::Map: return "a map";
     case YAML::NodeType::Sequence: return "a list";
     case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Scalar: return quote_value(n.Scalar());
     default: return "an undefined value";
   }
 }

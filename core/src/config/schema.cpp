@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "config/errors.hpp"
+
 namespace lmrt::config {
 namespace {
 
@@ -172,11 +174,7 @@ std::vector<Key> build() {
   return s;
 }
 
-std::string quoted(std::string_view text) {
-  std::string out = "'";
-  out.append(text);
-  return out += '\'';
-}
+std::string quoted(std::string_view text) { return quote_value(text); }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;

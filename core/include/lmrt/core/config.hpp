@@ -84,7 +84,7 @@ struct PluginsConfig {
 struct ConfigKeyInfo {
   std::string key;            // dotted: "engine.session_len"
   std::string type;           // "integer", "number", "boolean", "string", "choice", "list of strings", "path", ...
-  std::string default_value;  // as YAML text; "" for none
+  std::string default_value;  // as YAML text, one line ("128", "[]", "\"127.0.0.1\""); "" for none
   std::string range;          // "1..4096", "(0, 1]", "one of auto, float32, ..."; "" when unconstrained
   std::string lmdeploy_flag;  // the matching LMDeploy CLI flag, "" when none
   std::string help;           // one line
