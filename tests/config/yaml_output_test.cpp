@@ -7,6 +7,7 @@
 #include "config_test_util.hpp"
 #include "lmrt/core/config.hpp"
 
+namespace fs = std::filesystem;
 using lmrt::Deployment;
 
 TEST(ConfigYaml, ToYamlListsEveryKeyWithItsDefault) {
@@ -67,6 +68,18 @@ log_level: warning
   EXPECT_EQ(Deployment::parse(Deployment::defaults().to_yaml(), "d", ""), Deployment::defaults());
   b.set("engine.tp", "2");
   EXPECT_FALSE(a == b);
+}
+
+TEST(ConfigYaml, PathsComeOutAbsolute) {
+  Deployment d = Deployment::defaults();
+  d.set("model.path", "rel/model");
+  d.set_list("plugins.search_paths", {"p"});
+  YAML::Node y = YAML::Load(d.to_yaml());
+  EXPECT_EQ(y["model"]["path"].as<std::string>(), (fs::current_path() / "rel/model").string());
+  EXPECT_EQ(y["plugins"]["search_paths"][0].as<std::string>(), (fs::current_path() / "p").string());
+  // Read back from anywhere, it is the same deployment.
+  EXPECT_EQ(Deployment::parse(d.to_yaml(), "saved.yaml", "/somewhere/else").model().path,
+            fs::current_path() / "rel/model");
 }
 
 TEST(ConfigYaml, SectionsForPlugins) {

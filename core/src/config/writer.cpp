@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <filesystem>
 #include <functional>
 
 #include "config/schema.hpp"
@@ -68,6 +69,10 @@ void emit_section(YAML::Emitter& out, std::string_view section, const Getter& va
   out << YAML::EndMap;
 }
 
+std::string absolute_path(const std::string& p) {
+  return p.empty() ? p : std::filesystem::absolute(p).lexically_normal().string();
+}
+
 std::string text_of(const YAML::Emitter& out) {
   if (!out.good()) fail(LMRT_STATUS_INTERNAL, std::string("config: YAML emitter: ") + out.GetLastError());
   return std::string(out.c_str()) + "\n";
@@ -85,7 +90,17 @@ std::string Deployment::frontend_yaml(std::string_view name) const {
 
 std::string Deployment::section_yaml(std::string_view path) const {
   const std::string model_name = model().name;
-  Getter value_of = [&](const Key& k) -> Value { return k.key == "model.name" ? Value(model_name) : get(k.key); };
+  Getter value_of = [&](const Key& k) -> Value {
+    if (k.key == "model.name") return model_name;
+    // Paths come out absolute, so the text means the same wherever it is saved or read.
+    if (k.kind == Kind::Path) return absolute_path(std::get<std::string>(get(k.key)));
+    if (k.kind == Kind::PathList) {
+      std::vector<std::string> out;
+      for (const auto& p : std::get<std::vector<std::string>>(get(k.key))) out.push_back(absolute_path(p));
+      return out;
+    }
+    return get(k.key);
+  };
   auto emit_frontends = [&](YAML::Emitter& out) {
     out << YAML::BeginMap;
     for (const auto& name : frontends_) {

@@ -129,11 +129,11 @@ class Deployment {
   std::string frontend_yaml(std::string_view name) const;
   // The effective YAML at a dotted path: "" (everything), "engine", "model",
   // "frontends", "frontends.http-server", "engine.session_len", ... This is the
-  // text plugins receive through the ABI. An absent unknown frontend gives "";
+  // text plugins receive through the ABI (paths absolute). An absent unknown frontend gives "";
   // any other unknown path is an LMRT_STATUS_NOT_FOUND error.
   std::string section_yaml(std::string_view dotted_path) const;
-  // The whole effective config, defaults filled (`lmrt config print`);
-  // parse(to_yaml()) gives an equal Deployment.
+  // The whole effective config, defaults filled (`lmrt config print`), with
+  // absolute paths; parse(to_yaml()) gives an equal Deployment.
   std::string to_yaml() const;
 
   const std::string& origin() const { return origin_; }
