@@ -19,7 +19,7 @@ struct LoadedModel::Impl {
   HfConfig config;
   std::unique_ptr<SafetensorsCheckpoint> checkpoint;
   std::deque<std::string> names;                 // deque: push_back keeps earlier c_str() pointers valid
-  std::vector<std::vector<std::byte>> buffers;   // converted tensors (InternLM2's split wqkv)
+  std::deque<std::vector<std::byte>> buffers;    // converted tensors (InternLM2's split wqkv); deque: stable references
   std::vector<lmrt_tensor_view> views;
   lmrt_model_desc desc{};
 };
