@@ -139,7 +139,7 @@ void CpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
       for (uint32_t b = w.seq_offset[i]; b < w.seq_offset[i + 1]; b += kAttentionTokenChunk)
         attention_tasks_.push_back({i, h, b, std::min(w.seq_offset[i + 1], b + kAttentionTokenChunk)});
 
-  const size_t token_grain = std::max<size_t>(1, T / (pool_.size() * 4));
+  const size_t token_grain = std::max<size_t>({1, T / (pool_.size() * 4), 4096 / H});
   const size_t token_tasks = (T + token_grain - 1) / token_grain;
   auto for_tokens = [&](auto&& fn) {
     pool_.parallel_for(token_tasks, [&](size_t task) {
@@ -199,7 +199,7 @@ void CpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     const lmrt_step_seq& seq = batch.seqs[sampled[k]];
     sample_token(&w.logits[k * V], s.vocab_size, *seq.sampling, uint64_t(seq.start_pos) + seq.num_tokens,
                  outputs[sampled[k]]);
-  });
+  }, uint64_t(S) * V >= (1u << 14));
 }
 
 void CpuEngine::attention(uint32_t layer, const lmrt_step_batch& batch, size_t) {
@@ -209,6 +209,9 @@ void CpuEngine::attention(uint32_t layer, const lmrt_step_batch& batch, size_t) 
   const uint32_t B = cache_->block_seq_len();
   const uint32_t group = s.num_heads / s.num_kv_heads;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  size_t work = 0;  // multiply-adds, to decide whether threads pay off
+  for (const AttentionTask& task : attention_tasks_)
+    for (uint32_t t = task.token_begin; t < task.token_end; ++t) work += (size_t(w.token_pos[t]) + 1) * hd * 2;
   pool_.parallel_for(attention_tasks_.size(), [&](size_t task_index) {
     const AttentionTask& task = attention_tasks_[task_index];
     const lmrt_step_seq& seq = batch.seqs[task.seq];
@@ -245,7 +248,7 @@ void CpuEngine::attention(uint32_t layer, const lmrt_step_batch& batch, size_t) 
       const float inv_sum = 1.f / sum;
       for (size_t d = 0; d < hd; ++d) out[d] *= inv_sum;
     }
-  });
+  }, work >= (1u << 15));
 }
 
 }  // namespace lmrt::cpu

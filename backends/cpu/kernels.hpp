@@ -11,7 +11,7 @@ namespace lmrt::cpu {
 class ThreadPool;
 
 // The dot product every kernel uses: 8 interleaved partial sums (lanes i % 8),
-// a scalar tail, then a fixed pairwise reduction. Vectorises without reassociation.
+// a scalar tail, then a fixed pairwise reduction. SIMD without reassociation.
 float dot(const float* a, const float* b, size_t n) noexcept;
 
 // Y[t * ldy + r] = dot(W row r, X row t) (+ bias[r]) for t < num_tokens, r < rows.
