@@ -73,6 +73,7 @@ TEST(ModelLoader, Stories260kHyperParameters) {
   EXPECT_STREQ(d.architecture, "llama");
   EXPECT_STREQ(d.format, "hf");
   EXPECT_EQ(m.name(), "stories260k");
+  EXPECT_EQ(lmrt::load_model(testdata("models/stories260k/")).name(), "stories260k");
   EXPECT_EQ(m.hf_architecture(), "LlamaForCausalLM");
   EXPECT_EQ(m.model_type(), "llama");
   EXPECT_EQ(d.vocab_size, 512u);

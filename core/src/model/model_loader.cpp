@@ -218,6 +218,7 @@ LoadedModel load_model(const std::filesystem::path& dir_in, const ModelLoadOptio
   if (!std::filesystem::is_directory(m.dir))
     fail(LMRT_STATUS_NOT_FOUND, dir_in.string() + ": model folder does not exist");
   m.name = m.dir.filename().string();
+  if (m.name.empty()) m.name = m.dir.parent_path().filename().string();  // "dir/" spelled with a slash
   m.config = read_hf_config(m.dir);
   apply_rope_override(m.config, options.rope_scaling_factor);
   m.checkpoint = std::make_unique<SafetensorsCheckpoint>(m.dir);

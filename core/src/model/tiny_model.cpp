@@ -1,6 +1,7 @@
 #include "lmrt/core/tiny_model.hpp"
 
 #include <cmath>
+#include <numbers>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -26,9 +27,9 @@ class Gaussian {
     const double u1 = (static_cast<double>(bits() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
     const double u2 = static_cast<double>(bits() >> 11) * 0x1.0p-53;          // [0, 1)
     const double r = std::sqrt(-2.0 * std::log(u1));
-    spare_ = static_cast<float>(r * std::sin(2.0 * M_PI * u2));
+    spare_ = static_cast<float>(r * std::sin(2.0 * std::numbers::pi * u2));
     has_spare_ = true;
-    return mean + std * static_cast<float>(r * std::cos(2.0 * M_PI * u2));
+    return mean + std * static_cast<float>(r * std::cos(2.0 * std::numbers::pi * u2));
   }
 
  private:
