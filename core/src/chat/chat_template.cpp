@@ -110,7 +110,7 @@ std::string render_llama2(const std::vector<ChatMessage>& m, const std::string& 
     std::string content = turns[i]->content;
     if (i == 0 && !system.empty()) content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
     if (turns[i]->role == "user") out += "<s>[INST] " + py_strip(content) + " [/INST]";
-    else out += " " + py_strip(content) + " </s>";
+    else out.append(" ").append(py_strip(content)).append(" </s>");
   }
   return out;  // the prompt already ends with [/INST]: there is no separate generation prompt
 }

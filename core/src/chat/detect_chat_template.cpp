@@ -29,7 +29,7 @@ std::string ChatTemplate::detect(const std::filesystem::path& model_dir) {
       if (config.contains("model_type") && config["model_type"].is_string()) family += config["model_type"].get<std::string>();
       if (config.contains("architectures") && config["architectures"].is_array()) {
         for (const auto& a : config["architectures"]) {
-          if (a.is_string()) family += " " + a.get<std::string>();
+          if (a.is_string()) family.append(" ").append(a.get<std::string>());
         }
       }
     }
