@@ -10,6 +10,7 @@ namespace {
 const std::vector<std::pair<std::string, std::string>> kExtraFlags = {
     {"engine.num_threads", "--num-threads"},
     {"engine.device_id", "--device-id"},
+    {"engine.max_kv_blocks", "--max-kv-blocks"},
 };
 
 bool has_prefix(const std::string& key, const std::vector<std::string>& prefixes) {

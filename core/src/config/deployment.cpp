@@ -171,6 +171,7 @@ EngineConfig Deployment::engine() const {
   e.max_prefill_token_num = i("engine.max_prefill_token_num");
   e.quant_policy = i("engine.quant_policy");
   e.tp = i("engine.tp");
+  e.max_kv_blocks = i("engine.max_kv_blocks");
   e.num_threads = i("engine.num_threads");
   e.device_id = i("engine.device_id");
   return e;

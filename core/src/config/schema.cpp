@@ -125,6 +125,8 @@ std::vector<Key> build() {
     k.int_choices = {0, 4, 8};
     s.push_back(std::move(k));
   }
+  s.push_back(integer("engine.max_kv_blocks", 0, 0, kNoLimit, "",
+                      "cap on the KV pool in blocks, after cache_max_entry_count; 0 = no cap"));
   s.push_back(integer("engine.tp", 1, 1, 64, "--tp", "tensor parallel degree (GPUs)"));
   s.push_back(integer("engine.num_threads", 0, 0, kNoLimit, "", "CPU engine threads; 0 = all cores"));
   s.push_back(integer("engine.device_id", 0, 0, kNoLimit, "", "device index (first device for tp > 1)"));

@@ -100,6 +100,8 @@ Runtime::Runtime(const Deployment& deployment, std::shared_ptr<PluginRegistry> r
   q.max_step_tokens = m.max_prefill_tokens + m.max_batch_size;
   q.max_session_len = m.session_len;
   m.capacity = m.engine->capacity(q);
+  if (ec.max_kv_blocks > 0 && m.capacity.num_blocks > ec.max_kv_blocks)
+    m.capacity.num_blocks = static_cast<uint32_t>(ec.max_kv_blocks);
   if (m.capacity.num_blocks == 0)
     fail(LMRT_STATUS_OUT_OF_MEMORY, "no KV block fits: " + std::to_string(m.capacity.free_bytes >> 20) +
                                         " MiB free after the weights, " + std::to_string(m.capacity.block_bytes) +

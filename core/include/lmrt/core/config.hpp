@@ -52,6 +52,7 @@ struct EngineConfig {
   bool enable_prefix_caching = false;
   int64_t max_prefill_token_num = 0;
   int64_t quant_policy = 0;  // 0 | 4 | 8 (KV cache bits; 0 = no KV quantization)
+  int64_t max_kv_blocks = 0;  // 0 = no cap on the KV pool
   int64_t tp = 0;
   int64_t num_threads = 0;  // 0 = all cores (cpu engine)
   int64_t device_id = 0;

@@ -1,0 +1,320 @@
+// The runtime and its scheduler on the cpu engine: batch invariance, chunked
+// prefill, prefix caching, preemption under a small KV pool, cancellation,
+// limits, stop rules and interactive sessions.
+#include "lmrt/core/runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "lmrt/core/error.hpp"
+#include "lmrt/core/log.hpp"
+#include "lmrt/core/tokenizer.hpp"
+
+namespace fs = std::filesystem;
+using namespace lmrt;
+
+namespace {
+
+const fs::path kTestdata = LMRT_TESTDATA_DIR;
+
+#define REQUIRE_TESTDATA() \
+  if (!fs::exists(kTestdata / "models" / "stories260k")) GTEST_SKIP() << "../shared/testdata is absent"
+
+struct Outcome {
+  std::string text;
+  std::vector<int32_t> tokens;
+  lmrt_finish_reason finish = LMRT_FINISH_NONE;
+  std::string message;
+  uint32_t cached_tokens = 0, input_tokens = 0;
+  bool done = false;
+};
+
+// Collects the events of many requests and waits for all of them.
+class Collector {
+ public:
+  EventCallback callback(size_t index) {
+    {
+      std::lock_guard lock(mu_);
+      if (outcomes_.size() <= index) outcomes_.resize(index + 1);
+      ++pending_;
+    }
+    return [this, index](const RuntimeEvent& e) {
+      std::lock_guard lock(mu_);
+      Outcome& o = outcomes_[index];
+      o.text += e.text;
+      o.tokens.insert(o.tokens.end(), e.tokens.begin(), e.tokens.end());
+      o.cached_tokens = e.cached_tokens;
+      o.input_tokens = e.input_tokens;
+      if (e.kind == LMRT_EVENT_FINISHED) {
+        o.finish = e.finish_reason;
+        o.message = e.error_message;
+        o.done = true;
+        --pending_;
+        cv_.notify_all();
+      }
+    };
+  }
+  std::vector<Outcome> wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return pending_ == 0; });
+    return outcomes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Outcome> outcomes_;
+  size_t pending_ = 0;
+};
+
+Deployment deployment(const std::string& extra_engine_yaml = "", const std::string& model = "stories260k") {
+  std::string yaml = "model:\n  path: " + (kTestdata / "models" / model).string() +
+                     "\nengine:\n  backend: cpu\n" +
+                     (extra_engine_yaml.find("session_len") == std::string::npos ? "  session_len: 4096\n" : "") +
+                     extra_engine_yaml + "log_level: error\n";
+  return Deployment::parse(yaml, "test", "");
+}
+
+GenerationParams greedy(uint32_t max_new) {
+  GenerationParams g;
+  g.temperature = 0;
+  g.max_new_tokens = max_new;
+  return g;
+}
+
+RequestInput tokens_input(std::vector<int32_t> tokens) {
+  RequestInput in;
+  in.kind = LMRT_INPUT_TOKENS;
+  in.tokens = std::move(tokens);
+  return in;
+}
+
+// Prompts of mixed lengths (5..400 tokens) from the calibration text.
+std::vector<std::vector<int32_t>> mixed_prompts(Runtime& rt, size_t n, uint32_t seed) {
+  std::ifstream in(kTestdata / "calib" / "tinyshakespeare.txt");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::vector<int32_t> all = rt.encode(text.substr(0, 200000), false);
+  std::mt19937 rng(seed);
+  std::vector<std::vector<int32_t>> out;
+  int32_t bos = rt.tokenizer().bos_id().value_or(1);
+  for (size_t i = 0; i < n; ++i) {
+    size_t len = 5 + rng() % 396;
+    size_t start = rng() % (all.size() - len);
+    std::vector<int32_t> p{bos};
+    p.insert(p.end(), all.begin() + start, all.begin() + start + len - 1);
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<Outcome> run_all(Runtime& rt, const std::vector<std::vector<int32_t>>& prompts, const GenerationParams& g) {
+  Collector c;
+  for (size_t i = 0; i < prompts.size(); ++i) rt.submit(tokens_input(prompts[i]), g, c.callback(i));
+  return c.wait();
+}
+
+std::vector<Outcome> run_one_by_one(Runtime& rt, const std::vector<std::vector<int32_t>>& prompts,
+                                    const GenerationParams& g) {
+  std::vector<Outcome> out;
+  for (const auto& p : prompts) out.push_back(run_all(rt, {p}, g)[0]);
+  return out;
+}
+
+void expect_all_blocks_free(Runtime& rt) {
+  // The scheduler publishes its counters after each step; give it a moment.
+  for (int i = 0; i < 100; ++i) {
+    auto s = rt.stats();
+    if (s["kv_blocks_used"] == 0 && s["running"] == 0 && s["waiting"] == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL() << "blocks still in use: " << rt.stats().dump();
+}
+
+}  // namespace
+
+TEST(Runtime, BatchInvarianceAcrossChunkSizesAndPrefixCaching) {
+  REQUIRE_TESTDATA();
+  std::vector<Outcome> reference;
+  std::vector<std::vector<int32_t>> prompts;
+  {
+    Runtime alone(deployment("  max_batch_size: 1\n"));
+    prompts = mixed_prompts(alone, 64, 7);
+    // Shared prefixes make the prefix cache matter: every 4th prompt repeats another's start.
+    for (size_t i = 3; i < prompts.size(); i += 4) {
+      std::vector<int32_t> p(prompts[i - 3].begin(), prompts[i - 3].begin() + std::min<size_t>(prompts[i - 3].size(), 150));
+      p.insert(p.end(), prompts[i].begin() + 1, prompts[i].end());
+      prompts[i] = p;
+    }
+    reference = run_one_by_one(alone, prompts, greedy(24));
+  }
+  for (const char* caching : {"false", "true"}) {
+    for (int chunk : {16, 64, 8192}) {
+      SCOPED_TRACE(std::string("prefix caching ") + caching + ", max_prefill_token_num " + std::to_string(chunk));
+      Runtime rt(deployment(std::string("  enable_prefix_caching: ") + caching +
+                            "\n  max_prefill_token_num: " + std::to_string(chunk) + "\n"));
+      auto got = run_all(rt, prompts, greedy(24));
+      ASSERT_EQ(got.size(), reference.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].tokens, reference[i].tokens) << "request " << i;
+        EXPECT_EQ(got[i].text, reference[i].text) << "request " << i;
+      }
+      expect_all_blocks_free(rt);
+    }
+  }
+}
+
+TEST(Runtime, SmallPoolPreemptsAndEveryRequestFinishesUnchanged) {
+  REQUIRE_TESTDATA();
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<Outcome> reference;
+  {
+    Runtime alone(deployment("  max_batch_size: 1\n  cache_block_seq_len: 16\n"));
+    prompts = mixed_prompts(alone, 24, 11);
+    reference = run_one_by_one(alone, prompts, greedy(40));
+  }
+  // 40 blocks of 16 tokens: room for a few sequences at a time, far less than the load.
+  Runtime rt(deployment("  cache_block_seq_len: 16\n  max_kv_blocks: 40\n"));
+  auto got = run_all(rt, prompts, greedy(40));
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].tokens, reference[i].tokens) << "request " << i;
+  auto stats = rt.stats();
+  EXPECT_GT(stats["preemptions"].get<uint64_t>(), 0u) << stats.dump();
+  EXPECT_EQ(stats["kv_blocks_total"], 40);
+  expect_all_blocks_free(rt);
+}
+
+TEST(Runtime, CancelFreesBlocksAndLeavesOthersUnchanged) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment());
+  auto prompts = mixed_prompts(rt, 4, 3);
+  auto reference = run_one_by_one(rt, prompts, greedy(30));
+  Collector c;
+  GenerationParams endless = greedy(0);  // up to session_len
+  endless.ignore_eos = true;
+  uint64_t victim = rt.submit(tokens_input(prompts[0]), endless, c.callback(0));
+  for (size_t i = 1; i < prompts.size(); ++i) rt.submit(tokens_input(prompts[i]), greedy(30), c.callback(i));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  rt.cancel(victim);
+  auto got = c.wait();
+  EXPECT_EQ(got[0].finish, LMRT_FINISH_CANCELLED);
+  for (size_t i = 1; i < prompts.size(); ++i) EXPECT_EQ(got[i].tokens, reference[i].tokens) << i;
+  expect_all_blocks_free(rt);
+}
+
+TEST(Runtime, SharedPrefixIsComputedOnce) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment("  enable_prefix_caching: true\n"));
+  // A 1000-token shared prefix, then different endings.
+  auto text = mixed_prompts(rt, 3, 9);
+  std::vector<int32_t> shared(text[0].begin(), text[0].end());
+  while (shared.size() < 1000) shared.insert(shared.end(), text[1].begin() + 1, text[1].end());
+  shared.resize(1000);
+  std::vector<int32_t> a = shared, b = shared;
+  a.insert(a.end(), {300, 301, 302});
+  b.insert(b.end(), text[2].begin() + 1, text[2].begin() + 20);
+  auto first = run_all(rt, {a}, greedy(4))[0];
+  uint64_t prompt_tokens_before = rt.stats()["prompt_tokens"];
+  auto second = run_all(rt, {b}, greedy(4))[0];
+  uint64_t computed = rt.stats()["prompt_tokens"].get<uint64_t>() - prompt_tokens_before;
+  // Blocks of 64: the first 960 tokens (15 full blocks) come from the cache.
+  EXPECT_EQ(second.cached_tokens, 960u);
+  EXPECT_EQ(computed, b.size() - 960);
+  EXPECT_GT(rt.stats()["prefix_cache_hit_rate"].get<double>(), 0.0);
+  // And the cached computation gives what a cold one gives.
+  Runtime cold(deployment());
+  EXPECT_EQ(run_all(cold, {b}, greedy(4))[0].tokens, second.tokens);
+  EXPECT_EQ(first.cached_tokens, 0u);
+}
+
+TEST(Runtime, OverlongPromptIsRejectedWithTheLengths) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment("  session_len: 64\n"));
+  std::vector<int32_t> prompt(100, 300);
+  try {
+    rt.submit(tokens_input(prompt), greedy(8), [](const RuntimeEvent&) {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), LMRT_STATUS_CAPACITY);
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("100 tokens"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("session_len 64"), std::string::npos) << msg;
+  }
+  // A prompt that fits but whose output would not: generation ends at session_len, saying so.
+  auto out = run_all(rt, {std::vector<int32_t>(60, 300)}, greedy(100))[0];
+  EXPECT_EQ(out.finish, LMRT_FINISH_LENGTH);
+  EXPECT_EQ(out.tokens.size(), 4u);
+  EXPECT_NE(out.message.find("session_len"), std::string::npos) << out.message;
+  // The engine keeps serving.
+  EXPECT_EQ(run_all(rt, {{1, 403, 407, 261, 378}}, greedy(3))[0].tokens.size(), 3u);
+}
+
+TEST(Runtime, StopRules) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment());
+  std::vector<int32_t> prompt{1, 403, 407, 261, 378};
+  auto full = run_all(rt, {prompt}, greedy(40))[0];
+  ASSERT_GE(full.tokens.size(), 20u);
+  // A stop word that spans token boundaries ends the text just before it.
+  std::string word = "little girl";
+  ASSERT_NE(full.text.find(word), std::string::npos) << full.text;
+  GenerationParams g = greedy(40);
+  g.stop_words = {word};
+  auto stopped = run_all(rt, {prompt}, g)[0];
+  EXPECT_EQ(stopped.finish, LMRT_FINISH_STOP);
+  EXPECT_EQ(stopped.text, full.text.substr(0, full.text.find(word)));
+  // A stop token id ends generation without being emitted.
+  GenerationParams t = greedy(40);
+  t.stop_token_ids = {full.tokens[5]};
+  auto by_id = run_all(rt, {prompt}, t)[0];
+  EXPECT_EQ(by_id.finish, LMRT_FINISH_STOP);
+  EXPECT_EQ(by_id.tokens, std::vector<int32_t>(full.tokens.begin(), full.tokens.begin() + 5));
+  // min_new_tokens keeps a stop token from ending generation early.
+  t.min_new_tokens = 10;
+  auto with_min = run_all(rt, {prompt}, t)[0];
+  EXPECT_GE(with_min.tokens.size(), 10u);
+  for (size_t i = 0; i < 10 && i < with_min.tokens.size(); ++i) EXPECT_NE(with_min.tokens[i], full.tokens[5]);
+  expect_all_blocks_free(rt);
+}
+
+TEST(Runtime, InteractiveSessionReusesItsHistory) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment());
+  RequestInput first;
+  first.kind = LMRT_INPUT_TEXT;
+  first.text = "Once upon a time";
+  RequestInput second;
+  second.kind = LMRT_INPUT_TEXT;
+  second.text = " The dog";
+  Collector c1;
+  rt.submit(first, greedy(70), c1.callback(0), /*session_id=*/42);
+  auto a = c1.wait()[0];
+  Collector c2;
+  rt.submit(second, greedy(8), c2.callback(0), 42, /*end_session=*/true);
+  auto b = c2.wait()[0];
+  // The second turn's KV for the history is reused: only its own tokens are new.
+  EXPECT_GE(b.cached_tokens, 5u + 70u - 1u);
+  // And it continues the same sequence a one-shot request over the whole history would.
+  std::vector<int32_t> whole = rt.encode("Once upon a time", true);
+  whole.insert(whole.end(), a.tokens.begin(), a.tokens.end());
+  auto tail = rt.encode(" The dog", false);
+  whole.insert(whole.end(), tail.begin(), tail.end());
+  EXPECT_EQ(run_all(rt, {whole}, greedy(8))[0].tokens, b.tokens);
+  expect_all_blocks_free(rt);
+}
+
+TEST(Runtime, RejectsBadGenerationSettings) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment());
+  GenerationParams g = greedy(4);
+  g.top_p = 0;
+  EXPECT_THROW(rt.submit(tokens_input({1, 2}), g, [](const RuntimeEvent&) {}), Error);
+  EXPECT_THROW(rt.submit(tokens_input({1, 100000}), greedy(4), [](const RuntimeEvent&) {}), Error);
+  RequestInput empty;
+  empty.kind = LMRT_INPUT_TEXT;
+  EXPECT_THROW(rt.submit(empty, greedy(4), [](const RuntimeEvent&) {}), Error);
+}
