@@ -1,6 +1,8 @@
 # lmrt_add_plugin(NAME SOURCES ... [LIBRARIES ...] [NO_INSTALL] [OUTPUT_DIR dir])
 # A plugin is a MODULE library named lmrt-<NAME>.so with hidden visibility that
 # exports only the bootstrap symbol (ABI rule 8) and never links liblmrt (rule 1).
+set(LMRT_PLUGIN_EXPORTS_MAP ${CMAKE_CURRENT_LIST_DIR}/plugin-exports.map)
+
 function(lmrt_add_plugin name)
   cmake_parse_arguments(P "NO_INSTALL" "OUTPUT_DIR" "SOURCES;LIBRARIES" ${ARGN})
   set(target lmrt-plugin-${name})
@@ -18,8 +20,11 @@ function(lmrt_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(${target} PRIVATE lmrt::sdk ${P_LIBRARIES})
   target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL)
-  # Keep libstdc++ inline statics local too, so only the bootstrap symbol is exported.
+  # Only the bootstrap symbol leaves the module: not even weak template instantiations or
+  # libstdc++'s inline statics (a version script, and no STB_GNU_UNIQUE symbols).
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-gnu-unique>)
+  target_link_options(${target} PRIVATE -Wl,--version-script=${LMRT_PLUGIN_EXPORTS_MAP})
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${LMRT_PLUGIN_EXPORTS_MAP})
   if(NOT P_NO_INSTALL)
     install(TARGETS ${target} LIBRARY DESTINATION ${LMRT_PLUGIN_SUBDIR})
   endif()

@@ -62,7 +62,12 @@ void CpuEngine::capacity(const lmrt_capacity_query& q, lmrt_capacity& out) {
   const uint64_t free_bytes = mem.available_bytes > workspace ? mem.available_bytes - workspace : 0;
   const uint64_t block_bytes = KvCache::block_bytes(s.num_layers, s.num_kv_heads, s.head_dim, q.block_seq_len);
   const double pool_bytes = std::floor(static_cast<double>(free_bytes) * static_cast<double>(q.cache_max_entry_count));
-  const uint64_t blocks = static_cast<uint64_t>(pool_bytes) / block_bytes;
+  uint64_t blocks = static_cast<uint64_t>(pool_bytes) / block_bytes;
+  // Host memory is shared with everything else on the machine: take no more than the
+  // scheduler can use (every batch slot a full session), twice over for the prefix cache.
+  const uint64_t per_session = (uint64_t(std::max(q.max_session_len, 1u)) + q.block_seq_len - 1) / q.block_seq_len;
+  const uint64_t useful = 2 * per_session * std::max(q.max_batch_size, 1u);
+  blocks = std::min(blocks, useful);
   out.num_blocks = static_cast<uint32_t>(std::min<uint64_t>(blocks, std::numeric_limits<uint32_t>::max()));
   out.block_bytes = block_bytes;
   out.weight_bytes = weights_.bytes();

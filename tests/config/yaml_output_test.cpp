@@ -88,7 +88,7 @@ TEST(ConfigYaml, SectionsForPlugins) {
   EXPECT_EQ(engine["backend"].as<std::string>(), "cpu");
   EXPECT_EQ(engine["num_threads"].as<int>(), 4);
   EXPECT_EQ(engine["max_batch_size"].as<int>(), 128);
-  EXPECT_EQ(engine.size(), 12u);
+  EXPECT_EQ(engine.size(), 13u);
   YAML::Node model = YAML::Load(d.section_yaml("model"));
   EXPECT_EQ(model["name"].as<std::string>(), "tiny");  // the derived served name
   EXPECT_EQ(YAML::Load(d.section_yaml("frontends.http-server"))["server_name"].as<std::string>(), "127.0.0.1");

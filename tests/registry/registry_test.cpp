@@ -20,7 +20,7 @@ namespace {
 fs::path plugin_dir(const std::string& variant) { return fs::path(LMRT_TEST_PLUGIN_ROOT) / variant; }
 
 std::string load_error(const fs::path& file) {
-  PluginRegistry registry;
+  PluginRegistry registry({}, false);
   try {
     registry.load_file(file);
   } catch (const lmrt::Error& e) {
@@ -34,7 +34,7 @@ fs::path faulty(const std::string& variant) { return plugin_dir(variant) / ("lib
 }  // namespace
 
 TEST(Registry, LoadsAGoodPluginAndReadsItsDescriptor) {
-  PluginRegistry registry({plugin_dir("good")});
+  PluginRegistry registry({plugin_dir("good")}, false);
   const auto& p = registry.find("test-echo", LMRT_PLUGIN_ENGINE);
   EXPECT_EQ(p.name(), "test-echo");
   EXPECT_STREQ(p.descriptor.version, "1.2.3");
@@ -47,7 +47,7 @@ TEST(Registry, LoadsAGoodPluginAndReadsItsDescriptor) {
 }
 
 TEST(Registry, DiscoversEveryPluginInTheSearchPaths) {
-  PluginRegistry registry({plugin_dir("good")});
+  PluginRegistry registry({plugin_dir("good")}, false);
   auto files = registry.discover();
   std::vector<std::string> names;
   for (auto& f : files) names.push_back(f.filename().string());
@@ -58,7 +58,7 @@ TEST(Registry, DiscoversEveryPluginInTheSearchPaths) {
 
 TEST(Registry, HonoursLmrtPluginPath) {
   ::setenv("LMRT_PLUGIN_PATH", (plugin_dir("wrong-major").string() + ":" + plugin_dir("good").string()).c_str(), 1);
-  PluginRegistry registry;
+  PluginRegistry registry({}, false);
   ::unsetenv("LMRT_PLUGIN_PATH");
   EXPECT_NO_THROW(registry.find("test-hello", LMRT_PLUGIN_FRONTEND));
   ASSERT_GE(registry.search_paths().size(), 2u);
@@ -66,7 +66,7 @@ TEST(Registry, HonoursLmrtPluginPath) {
 }
 
 TEST(Registry, NotFoundSaysWhereItLookedAndWhatItFound) {
-  PluginRegistry registry({plugin_dir("good")});
+  PluginRegistry registry({plugin_dir("good")}, false);
   try {
     registry.find("no-such-engine", LMRT_PLUGIN_ENGINE);
     FAIL() << "expected an error";
@@ -81,7 +81,7 @@ TEST(Registry, NotFoundSaysWhereItLookedAndWhatItFound) {
 }
 
 TEST(Registry, WrongKindIsNotFound) {
-  PluginRegistry registry({plugin_dir("good")});
+  PluginRegistry registry({plugin_dir("good")}, false);
   EXPECT_THROW(registry.find("test-echo", LMRT_PLUGIN_FRONTEND), lmrt::Error);
 }
 
@@ -127,7 +127,7 @@ TEST(Registry, NotALibrary) {
   EXPECT_NE(msg.find("liblmrt-bogus.so"), std::string::npos) << msg;
   EXPECT_NE(load_error(dir / "liblmrt-absent.so").find("does not exist"), std::string::npos);
   // A broken file among good ones does not stop the others from loading.
-  PluginRegistry registry({dir, plugin_dir("good")});
+  PluginRegistry registry({dir, plugin_dir("good")}, false);
   std::vector<PluginRegistry::Failure> failures;
   auto loaded = registry.load_all(&failures);
   EXPECT_EQ(loaded.size(), 2u);
@@ -137,14 +137,14 @@ TEST(Registry, NotALibrary) {
 }
 
 TEST(Registry, SelectsEngineByNameOrScore) {
-  PluginRegistry registry({plugin_dir("good"), plugin_dir("init-fails")});
+  PluginRegistry registry({plugin_dir("good"), plugin_dir("init-fails")}, false);
   EXPECT_EQ(registry.select_engine("auto", "").name(), "test-echo");
   EXPECT_EQ(registry.select_engine("test-echo", "").name(), "test-echo");
   EXPECT_THROW(registry.select_engine("nope", ""), lmrt::Error);
 }
 
 TEST(Registry, NoUsableEngineIsAClearError) {
-  PluginRegistry registry({plugin_dir("wrong-major")});
+  PluginRegistry registry({plugin_dir("wrong-major")}, false);
   try {
     registry.select_engine("auto", "");
     FAIL();
@@ -156,7 +156,7 @@ TEST(Registry, NoUsableEngineIsAClearError) {
 }
 
 TEST(HostApi, StatusesConfigAndLookup) {
-  PluginRegistry registry({plugin_dir("good")});
+  PluginRegistry registry({plugin_dir("good")}, false);
   const lmrt_host_api* host = registry.host_api();
   ASSERT_EQ(host->struct_size, sizeof(lmrt_host_api));
   EXPECT_EQ(host->abi_version, LMRT_ABI_VERSION);
@@ -189,7 +189,7 @@ TEST(HostApi, StatusesConfigAndLookup) {
 }
 
 TEST(HostApi, ProbeReportsCapabilities) {
-  PluginRegistry registry({plugin_dir("good")});
+  PluginRegistry registry({plugin_dir("good")}, false);
   auto pr = registry.probe(registry.find("test-echo", LMRT_PLUGIN_ENGINE), "");
   EXPECT_EQ(pr.caps.score, 5u);
   EXPECT_STREQ(pr.caps.devices, "none (test)");

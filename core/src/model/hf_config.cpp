@@ -83,25 +83,37 @@ constexpr KnownArch kKnown[] = {
     {"Qwen2ForCausalLM", "qwen2", ModelArch::qwen2},
 };
 
+// RoPE scaling from `rope_scaling` (transformers 4) or `rope_parameters` (transformers 5, which
+// also moves rope_theta there).
 void read_rope_scaling(const json& cfg, const std::filesystem::path& file, HfConfig& out) {
-  if (!has_value(cfg, "rope_scaling")) return;
-  const json& rs = cfg["rope_scaling"];
-  if (!rs.is_object()) config_error(file, "bad rope_scaling: expected an object or null, got " + rs.dump());
+  const char* key = has_value(cfg, "rope_scaling") ? "rope_scaling"
+                    : has_value(cfg, "rope_parameters") ? "rope_parameters"
+                                                         : nullptr;
+  if (key == nullptr) return;
+  const std::string k = key;
+  const json& rs = cfg[k];
+  if (!rs.is_object()) config_error(file, "bad " + k + ": expected an object or null, got " + rs.dump());
+  if (k == "rope_parameters" && !has_value(cfg, "rope_theta") && has_value(rs, "rope_theta")) {
+    if (!rs["rope_theta"].is_number() || !(rs["rope_theta"].get<double>() > 0))
+      config_error(file, "bad rope_parameters " + rs.dump() + ": \"rope_theta\" must be a positive number");
+    out.rope_theta = rs["rope_theta"].get<float>();
+  }
   const json* type = nullptr;
   if (has_value(rs, "rope_type")) type = &rs["rope_type"];  // newer transformers
   else if (has_value(rs, "type")) type = &rs["type"];
+  if (type == nullptr && k == "rope_parameters") return;  // only rope_theta
   if (type == nullptr || !type->is_string())
-    config_error(file, "bad rope_scaling " + rs.dump() + ": needs \"type\" (or \"rope_type\"): linear or dynamic");
+    config_error(file, "bad " + k + " " + rs.dump() + ": needs \"type\" (or \"rope_type\"): linear or dynamic");
   const auto name = type->get<std::string>();
   if (name == "default") return;  // transformers' spelling of "no scaling"
   if (name == "linear") out.rope_scaling = LMRT_ROPE_SCALING_LINEAR;
   else if (name == "dynamic") out.rope_scaling = LMRT_ROPE_SCALING_DYNAMIC;
   else
-    fail(LMRT_STATUS_UNSUPPORTED, file.string() + ": rope_scaling type '" + name +
+    fail(LMRT_STATUS_UNSUPPORTED, file.string() + ": " + k + " type '" + name +
                                       "' is not supported (supported: linear, dynamic)");
   if (!has_value(rs, "factor") || !rs["factor"].is_number() || !(rs["factor"].get<double>() > 0) ||
       !std::isfinite(rs["factor"].get<double>()))
-    config_error(file, "bad rope_scaling " + rs.dump() + ": \"factor\" must be a positive number");
+    config_error(file, "bad " + k + " " + rs.dump() + ": \"factor\" must be a positive number");
   out.rope_scaling_factor = rs["factor"].get<float>();
 }
 

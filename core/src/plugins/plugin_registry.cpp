@@ -75,7 +75,7 @@ std::string join_paths(const std::vector<fs::path>& paths) {
 
 }  // namespace
 
-PluginRegistry::PluginRegistry(std::vector<fs::path> extra_search_paths) {
+PluginRegistry::PluginRegistry(std::vector<fs::path> extra_search_paths, bool include_default_paths) {
   for (const auto& p : extra_search_paths) add_unique(search_paths_, p);
   if (const char* env = std::getenv("LMRT_PLUGIN_PATH")) {
     std::stringstream ss(env);
@@ -83,12 +83,14 @@ PluginRegistry::PluginRegistry(std::vector<fs::path> extra_search_paths) {
     while (std::getline(ss, item, ':'))
       if (!item.empty()) add_unique(search_paths_, item);
   }
-  for (const fs::path& dir : {own_module_dir(), executable_dir()}) {
-    if (dir.empty()) continue;
-    add_unique(search_paths_, dir / ".." / LMRT_PLUGIN_SUBDIR);  // bin/../lib/lmrt/plugins
-    add_unique(search_paths_, dir / "lmrt" / "plugins");        // lib/lmrt/plugins beside liblmrt.so
+  if (include_default_paths) {
+    for (const fs::path& dir : {own_module_dir(), executable_dir()}) {
+      if (dir.empty()) continue;
+      add_unique(search_paths_, dir / ".." / LMRT_PLUGIN_SUBDIR);  // bin/../lib/lmrt/plugins
+      add_unique(search_paths_, dir / "lmrt" / "plugins");        // lib/lmrt/plugins beside liblmrt.so
+    }
+    add_unique(search_paths_, LMRT_INSTALL_PLUGIN_DIR);
   }
-  add_unique(search_paths_, LMRT_INSTALL_PLUGIN_DIR);
   host_api_ = make_host_api(this);
 }
 

@@ -49,7 +49,10 @@ class PluginRegistry {
   // deployment is active.
   using ConfigProvider = std::function<std::optional<std::string>(const std::string& path)>;
 
-  explicit PluginRegistry(std::vector<std::filesystem::path> extra_search_paths = {});
+  // `extra_search_paths` come first. With include_default_paths false, only they and
+  // LMRT_PLUGIN_PATH are searched (tests use this to see only their own plugins).
+  explicit PluginRegistry(std::vector<std::filesystem::path> extra_search_paths = {},
+                          bool include_default_paths = true);
   ~PluginRegistry();
   PluginRegistry(const PluginRegistry&) = delete;
   PluginRegistry& operator=(const PluginRegistry&) = delete;
