@@ -87,9 +87,6 @@ void add_unavailable_commands(CLI::App& app, Commands& cmds) {
   auto* awq = lite->add_subcommand("auto_awq", "4-bit AWQ weight quantization (W4A16)");
   awq->allow_extras();
   awq->callback(unavailable("lite auto_awq"));
-  auto* bench = app.add_subcommand("bench", "benchmarks: generation, throughput, serving");
-  bench->allow_extras();
-  bench->callback(unavailable("bench"));
 }
 
 }  // namespace lmrt::app

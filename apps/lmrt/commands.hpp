@@ -39,6 +39,12 @@ int run_generate(const DeploymentFlags& flags, const GenerateOptions& options, C
 void add_frontend_commands(CLI::App& app, Commands& cmds);  // chat, serve, run
 void add_config_commands(CLI::App& app, Commands& cmds);    // config print|validate
 void add_inspect_commands(CLI::App& app, Commands& cmds);   // plugins list, check_env
-void add_unavailable_commands(CLI::App& app, Commands& cmds);  // lite, bench
+void add_unavailable_commands(CLI::App& app, Commands& cmds);  // lite
+// `lmrt bench generation|throughput|serving` (cmd_bench.cpp registers the group; each
+// benchmark lives in its own file).
+void add_bench_commands(CLI::App& app, Commands& cmds);
+void add_bench_generation(CLI::App& bench, Commands& cmds);  // cmd_bench_generation.cpp
+void add_bench_throughput(CLI::App& bench, Commands& cmds);  // cmd_bench_throughput.cpp
+void add_bench_serving(CLI::App& bench, Commands& cmds);     // cmd_bench_serving.cpp
 
 }  // namespace lmrt::app

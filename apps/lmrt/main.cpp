@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add_config_commands(app, cmds);
   add_inspect_commands(app, cmds);
   add_unavailable_commands(app, cmds);
+  add_bench_commands(app, cmds);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
