@@ -1,6 +1,13 @@
 // The lmrt executable end to end: subcommands, flags, exit codes, and the
 // published stories260k output through `generate` and `chat`.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -209,4 +216,93 @@ TEST(Cli, MissingModelIsAClearError) {
   auto r = run_command(kLmrt + " generate /nonexistent/model --prompt hi --log-level error");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("/nonexistent/model"), std::string::npos) << r.err;
+}
+
+namespace {
+
+// A child process with pipes to its stdin and stdout.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> args) {
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      close(in[1]);
+      close(out[0]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    to_ = in[1];
+    from_ = out[0];
+  }
+  ~Child() {
+    if (to_ >= 0) close(to_);
+    close(from_);
+    if (pid_ > 0 && !waited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  void write_line(const std::string& s) { ASSERT_EQ(::write(to_, s.data(), s.size()), ssize_t(s.size())); }
+  // Reads until `needle` appears in everything read so far (or the time is up).
+  bool read_until(const std::string& needle, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (output.find(needle) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{from_, POLLIN, 0};
+      if (poll(&p, 1, int(left.count())) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(from_, buf, sizeof buf);
+      if (n <= 0) return output.find(needle) != std::string::npos;
+      output.append(buf, size_t(n));
+    }
+    return true;
+  }
+  void signal(int sig) { kill(pid_, sig); }
+  int wait() {
+    close(to_);
+    to_ = -1;
+    read_until("\x01never", 20000);  // drain until EOF
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    waited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string output;
+
+ private:
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1;
+  bool waited_ = false;
+};
+
+}  // namespace
+
+TEST(Cli, CtrlCStopsTheAnswerButNotTheChat) {
+  REQUIRE_TESTDATA();
+  fs::path dir = temp_dir("ctrlc");
+  // An answer long enough to interrupt: no EOS, a long session.
+  std::ofstream(dir / "chat.yaml") << "model:\n  path: " << models("stories260k")
+                                   << "\nengine:\n  session_len: 1000000\ngeneration:\n  temperature: 0\n"
+                                   << "  max_new_tokens: 0\n  ignore_eos: true\nlog_level: error\n";
+  Child chat({kLmrt, "chat", "--config", (dir / "chat.yaml").string()});
+  chat.write_line("Once upon a time\n");
+  ASSERT_TRUE(chat.read_until("Lily", 30000)) << chat.output;
+  chat.signal(SIGINT);
+  ASSERT_TRUE(chat.read_until("[stopped]", 30000)) << chat.output.substr(0, 300);
+  // The chat goes on: a second Ctrl-C at the prompt only says how to leave.
+  chat.signal(SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  chat.write_line("exit\n");
+  EXPECT_EQ(chat.wait(), 0) << chat.output.substr(chat.output.size() > 300 ? chat.output.size() - 300 : 0);
+  fs::remove_all(dir);
 }
