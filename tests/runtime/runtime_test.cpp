@@ -273,6 +273,10 @@ TEST(Runtime, StopRules) {
   auto by_id = run_all(rt, {prompt}, t)[0];
   EXPECT_EQ(by_id.finish, LMRT_FINISH_STOP);
   EXPECT_EQ(by_id.tokens, std::vector<int32_t>(full.tokens.begin(), full.tokens.begin() + 5));
+  // ignore_eos ignores the model's EOS, not the request's own stop ids.
+  GenerationParams ie = t;
+  ie.ignore_eos = true;
+  EXPECT_EQ(run_all(rt, {prompt}, ie)[0].tokens, by_id.tokens);
   // min_new_tokens keeps a stop token from ending generation early.
   t.min_new_tokens = 10;
   auto with_min = run_all(rt, {prompt}, t)[0];

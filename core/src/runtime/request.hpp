@@ -41,7 +41,7 @@ struct Request {
 
   std::unique_ptr<IncrementalDetokenizer> detok;
   std::unique_ptr<StopMatcher> stops;
-  std::vector<int32_t> stop_ids;      // tokens that end generation (sorted)
+  std::vector<int32_t> stop_ids;      // tokens that end generation (sorted; EOS unless ignore_eos)
   std::vector<int32_t> banned_until_min;  // stop ids, banned while num_generated < min_new_tokens
 
   // Per-step scratch.

@@ -205,11 +205,12 @@ uint64_t Runtime::submit(const RequestInput& input, const GenerationParams& gen,
   if (r->gen.max_new_tokens == 0) r->gen.max_new_tokens = m.session_len;
   r->seed = gen.seed ? *gen.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
 
-  r->stop_ids = m.model_stop_ids;
+  // ignore_eos drops the model's EOS and the template's stops; the request's own stops still apply.
+  if (!gen.ignore_eos) r->stop_ids = m.model_stop_ids;
   for (int32_t id : gen.stop_token_ids) r->stop_ids.push_back(id);
   std::sort(r->stop_ids.begin(), r->stop_ids.end());
   r->stop_ids.erase(std::unique(r->stop_ids.begin(), r->stop_ids.end()), r->stop_ids.end());
-  if (!gen.ignore_eos) r->banned_until_min = r->stop_ids;
+  r->banned_until_min = r->stop_ids;
   std::vector<std::string> words = gen.stop_words;
   if (!gen.ignore_eos) words.insert(words.end(), m.template_stop_words.begin(), m.template_stop_words.end());
   r->stops = std::make_unique<StopMatcher>(std::move(words));

@@ -297,7 +297,7 @@ void Runtime::Impl::handle_token(Request& r, const lmrt_token_logprobs& out) {
   local.recent_tokens.emplace_back(now, 1);
   r.tokens.push_back(tok);
 
-  if (!r.gen.ignore_eos && std::binary_search(r.stop_ids.begin(), r.stop_ids.end(), tok)) {
+  if (std::binary_search(r.stop_ids.begin(), r.stop_ids.end(), tok)) {
     finish(r, LMRT_FINISH_STOP);
     return;
   }
