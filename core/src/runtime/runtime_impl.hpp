@@ -38,7 +38,7 @@ struct SchedulerCounters {
   uint64_t running = 0, waiting = 0;
   uint32_t blocks_total = 0, blocks_used = 0, blocks_free = 0, blocks_cached = 0;
   BlockManagerStats prefix;
-  std::deque<std::pair<Clock::time_point, uint64_t>> recent_tokens;  // for tokens/s over a window
+  std::deque<std::pair<Clock::time_point, uint64_t>> recent_tokens;  // (bucket start, tokens): tokens/s over 10 s
 };
 
 struct Runtime::Impl {

@@ -294,7 +294,10 @@ void Runtime::Impl::handle_token(Request& r, const lmrt_token_logprobs& out) {
   }
   ++r.num_generated;
   ++local.generated_tokens;
-  local.recent_tokens.emplace_back(now, 1);
+  // Tokens per 100 ms bucket, so the window stays small whatever the throughput.
+  if (local.recent_tokens.empty() || now - local.recent_tokens.back().first > std::chrono::milliseconds(100))
+    local.recent_tokens.emplace_back(now, 0);
+  ++local.recent_tokens.back().second;
   r.tokens.push_back(tok);
 
   if (std::binary_search(r.stop_ids.begin(), r.stop_ids.end(), tok)) {
