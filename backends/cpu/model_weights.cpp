@@ -6,7 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "half_conversion.hpp"
+#include "lmrt/cpp/half.hpp"
 #include "lmrt/plugin.hpp"
 
 namespace lmrt::cpu {
@@ -88,7 +88,7 @@ class TensorIndex {
       uint16_t h;
       for (size_t i = 0; i < count; ++i) {
         std::memcpy(&h, src + i, 2);
-        dst[i] = t->dtype == LMRT_DTYPE_F16 ? f16_to_float(h) : bf16_to_float(h);
+        dst[i] = t->dtype == LMRT_DTYPE_F16 ? f16_to_f32(h) : bf16_to_f32(h);
       }
     }
     return *t;

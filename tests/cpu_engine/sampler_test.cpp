@@ -7,7 +7,7 @@
 #include <random>
 #include <set>
 
-#include "half_conversion.hpp"
+#include "lmrt/cpp/half.hpp"
 #include "lmrt/cpp/sampling_rng.hpp"
 #include "lmrt/plugin.hpp"
 #include "random_model.hpp"
@@ -288,14 +288,14 @@ TEST(SamplingRng, UniformIsInTheUnitIntervalAndUniform) {
 TEST(HalfConversion, EveryF16AndBf16ValueWidensExactly) {
   for (uint32_t bits = 0; bits < 65536; ++bits) {
     const uint16_t h = static_cast<uint16_t>(bits);
-    const float engine = lmrt::cpu::f16_to_float(h), independent = decode_f16(h);
+    const float engine = lmrt::f16_to_f32(h), independent = decode_f16(h);
     if (std::isnan(independent)) {
       EXPECT_TRUE(std::isnan(engine)) << bits;
     } else {
       EXPECT_EQ(engine, independent) << "f16 bits " << bits;
       EXPECT_EQ(std::signbit(engine), std::signbit(independent)) << "f16 bits " << bits;
     }
-    const float b = lmrt::cpu::bf16_to_float(h), ib = decode_bf16(h);
+    const float b = lmrt::bf16_to_f32(h), ib = decode_bf16(h);
     if (!std::isnan(ib)) EXPECT_EQ(b, ib) << "bf16 bits " << bits;
   }
 }
