@@ -14,4 +14,10 @@ struct Asset {
 // nullptr when there is no such file; "/" means "/index.html".
 const Asset* find_asset(std::string_view path);
 
+// The Content-Security-Policy to send with the page: it loads only its own files
+// and talks only to its own origin (v1/*), so model text can never pull anything in.
+inline constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 }  // namespace lmrt::webui
