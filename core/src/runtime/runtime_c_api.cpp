@@ -2,6 +2,7 @@
 // effect: exceptions become statuses (ABI rule 5).
 #include <cstring>
 
+#include "lmrt/core/log.hpp"
 #include "lmrt/core/runtime_handle.hpp"
 #include "lmrt/core/status.hpp"
 
@@ -96,6 +97,7 @@ lmrt_status* c_runtime_create(lmrt_str yaml, const char* origin, const char* bas
   return guarded([&] {
     if (!out) fail(LMRT_STATUS_INVALID_ARGUMENT, "out is NULL");
     Deployment d = Deployment::parse(to_string(yaml), origin ? origin : "<deployment>", base_dir ? base_dir : "");
+    log::set_level(d.log_level());  // the deployment's log_level, as the lmrt executable applies it (process-wide)
     *out = make_runtime_handle(std::make_unique<Runtime>(d)).release();
   });
 }
