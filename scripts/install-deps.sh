@@ -8,6 +8,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libboost-dev libboost-filesystem-dev
   libsentencepiece-dev sentencepiece libgtest-dev libgmock-dev nlohmann-json3-dev
   libcli11-dev libcpp-httplib-dev libstb-dev python3-jinja2 python3-pytest
+  python3-venv python3-setuptools python3-wheel python3-yaml
 )
 
 missing=()
