@@ -344,10 +344,10 @@ def main():
             row = {"kind": kinds[0] if turns == 1 else "multi", "messages": msgs}
             f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
             if i < a.spm_lines:
-                for m in msgs:
+                for m in msgs:  # the role names follow "<|im_start|>" in every turn
+                    spm.write(m["role"] + "\n")
                     if m["role"] != "system":
                         spm.write(m["content"] + "\n")
-    spm.write("system\nuser\nassistant\n")
     spm.close()
 
     if a.ci_eval:  # a fixed random sample (same kind mix as eval.jsonl), in file order
