@@ -46,6 +46,15 @@ Server::Server(const lmrt_runtime_api* api, lmrt_runtime* runtime, ServerOptions
   json info = json::parse(runtime_json(false));
   model_name_ = info.value("model_name", std::string("model"));
   session_len_ = info.value("session_len", 0u);
+  std::string a = "a";
+  lmrt_status* st = api_->encode(
+      rt_, lmrt_str{a.data(), a.size()}, 0,
+      [](void* u, const int32_t* t, uint32_t n) { static_cast<std::vector<int32_t>*>(u)->assign(t, t + n); }, &anchor_);
+  if (st) {
+    api_->status_release(st);
+    anchor_.clear();
+  }
+  anchor_text_ = decode(anchor_);
   install_routes();
 }
 
@@ -84,12 +93,23 @@ void Server::check_model(const json& body) const {
   if (m != model_name_) throw model_not_found(m);
 }
 
-std::string Server::token_text(int32_t token) const {
+std::string Server::decode(const std::vector<int32_t>& tokens) const {
   std::string out;
   lmrt_status* st = api_->decode(
-      rt_, &token, 1, 0, [](void* u, lmrt_str t) { static_cast<std::string*>(u)->assign(t.data, t.size); }, &out);
+      rt_, tokens.data(), static_cast<uint32_t>(tokens.size()), 0,
+      [](void* u, lmrt_str t) { static_cast<std::string*>(u)->assign(t.data, t.size); }, &out);
   if (st) api_->status_release(st);
   return out;
+}
+
+// Decoding a token alone drops the leading space sentencepiece keeps for it; decoding it
+// after an anchor token and removing the anchor's text keeps it.
+std::string Server::token_text(int32_t token) const {
+  std::vector<int32_t> ids = anchor_;
+  ids.push_back(token);
+  std::string with = decode(ids);
+  if (!anchor_.empty() && with.rfind(anchor_text_, 0) == 0) return with.substr(anchor_text_.size());
+  return decode({token});
 }
 
 const char* Server::finish_reason_name(uint32_t reason) {
@@ -214,14 +234,17 @@ void Server::bind() {
                                                   " (in use, or not an address of this machine)");
   // cpp-httplib listens with a backlog of 5; many clients connecting at once need more.
   if (listen_fd >= 0) ::listen(listen_fd, 1024);
+  listen_fd_ = listen_fd;
   port_ = options_.server_port;
 }
 
 void Server::serve() { http_.listen_after_bind(); }
 
+// Not httplib's stop(): that also cuts the responses still streaming. Shutting the
+// listening socket down ends the accept loop; the serving threads finish their requests.
 void Server::stop() {
   draining_ = true;
-  http_.stop();
+  if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
 }
 
 }  // namespace lmrt::http

@@ -78,6 +78,7 @@ class Server {
   void install_lmdeploy_routes();
   httplib::Server::HandlerResponse before_routing(const httplib::Request& req, httplib::Response& res);
   std::string runtime_json(bool stats) const;
+  std::string decode(const std::vector<int32_t>& tokens) const;
 
   const lmrt_runtime_api* api_;
   lmrt_runtime* rt_;
@@ -89,6 +90,9 @@ class Server {
   Metrics metrics_;
   httplib::Server http_;
   int port_ = 0;
+  int listen_fd_ = -1;
+  std::vector<int32_t> anchor_;  // see token_text
+  std::string anchor_text_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> draining_{false};
   std::atomic<bool> cancel_all_{false};
