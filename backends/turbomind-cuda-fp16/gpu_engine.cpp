@@ -1,0 +1,352 @@
+#include "gpu_engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/kernels.hpp"
+#include "sampling_validation.hpp"
+#include "step_validation.hpp"
+
+namespace lmrt::tm {
+namespace {
+
+using lmrt::plugin::Error;
+
+// Device memory kept out of the KV pool for the CUDA context's growth, cuBLAS's workspace and
+// allocator slack, so that a pool of cache_max_entry_count = 1 still leaves the engine runnable.
+constexpr uint64_t kReserveBytes = uint64_t(512) << 20;
+
+size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+std::string gib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+// As the cpu engine (backends/cpu/rope.cpp): only dynamic NTK depends on the sequence length.
+double rope_base(const ModelShape& s, uint64_t seq_len) {
+  const double theta = s.rope_theta;
+  if (s.rope_scaling_type != LMRT_ROPE_SCALING_DYNAMIC || seq_len <= s.original_max_position_embeddings) return theta;
+  const double factor = s.rope_scaling_factor, dim = s.head_dim;
+  const double ratio = factor * static_cast<double>(seq_len) / s.original_max_position_embeddings - (factor - 1.0);
+  return theta * std::pow(ratio, dim / (dim - 2.0));
+}
+
+// Appends `count` items to a packed host buffer at 16-byte alignment; returns the offset.
+struct Packer {
+  std::vector<char>& buf;
+  template <class T>
+  size_t add(const T* data, size_t count) {
+    const size_t off = align_up(buf.size(), 16);
+    buf.resize(off + count * sizeof(T));
+    if (count) std::memcpy(buf.data() + off, data, count * sizeof(T));
+    return off;
+  }
+};
+
+}  // namespace
+
+GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model)
+    : host_(host), device_(config.device_id) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    throw Error(LMRT_STATUS_UNSUPPORTED, std::string("turbomind-cuda-fp16: no CUDA device") +
+                                             (e != cudaSuccess ? std::string(" (") + cudaGetErrorString(e) + ")" : ""));
+  }
+  if (device_ >= count)
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: engine.device_id " + std::to_string(device_) +
+                                                  " but this machine has " + std::to_string(count) + " CUDA device(s)");
+  check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  cudaDeviceProp prop{};
+  check_cuda(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
+  if (prop.major < 8)
+    throw Error(LMRT_STATUS_UNSUPPORTED, std::string("turbomind-cuda-fp16: ") + prop.name + " (sm_" +
+                                             std::to_string(prop.major) + std::to_string(prop.minor) +
+                                             ") is too old; this build needs sm_80 or newer");
+  device_name_ = "cuda:" + std::to_string(device_) + " " + prop.name;
+  check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  try {
+    check_cublas(cublasCreate(&cublas_), "cublasCreate");
+    check_cublas(cublasSetStream(cublas_, stream_), "cublasSetStream");
+    model_ = std::make_unique<DeviceModel>(model, config.dtype, stream_);
+  } catch (...) {
+    if (cublas_) cublasDestroy(cublas_);
+    cudaStreamDestroy(stream_);
+    throw;
+  }
+  penalty_slot_.assign(model_->shape.vocab_size, -1);
+  host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
+                               model_->dtype_name() + ")");
+}
+
+GpuEngine::~GpuEngine() {
+  cudaSetDevice(device_);
+  if (stream_) cudaStreamSynchronize(stream_);
+  ws_.buffer.reset();
+  kv_.reset();
+  d_meta_.reset();
+  d_results_.reset();
+  model_.reset();
+  if (cublas_) cublasDestroy(cublas_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) const {
+  const ModelShape& s = model_->shape;
+  const size_t e = 2;  // fp16 / bf16
+  size_t off = 0;
+  auto take = [&](size_t bytes) {
+    const size_t at = off;
+    off = align_up(off + bytes, 256);
+    return at;
+  };
+  const size_t x = take(tokens * s.hidden_size * 4);
+  const size_t xn = take(tokens * s.hidden_size * e);
+  const size_t qkv = take(tokens * s.qkv_rows() * e);
+  const size_t attn = take(tokens * s.q_rows() * e);
+  const size_t tmp = take(tokens * s.hidden_size * e);
+  const size_t gate_up = take(tokens * 2 * s.intermediate_size * e);
+  const size_t act = take(tokens * s.intermediate_size * e);
+  const size_t rc = take(tokens * (s.head_dim / 2) * 4);
+  const size_t rs = take(tokens * (s.head_dim / 2) * 4);
+  const size_t xl = take(rows * s.hidden_size * e);
+  const size_t lg = take(rows * s.vocab_size * 4);
+  const size_t z = take(rows * s.vocab_size * 4);
+  const size_t p = take(rows * s.vocab_size * 8);
+  if (w) {
+    char* b = w->buffer.as<char>();
+    w->x = reinterpret_cast<float*>(b + x);
+    w->xn = b + xn;
+    w->qkv = b + qkv;
+    w->attn = b + attn;
+    w->tmp = b + tmp;
+    w->gate_up = b + gate_up;
+    w->act = b + act;
+    w->rope_cos = reinterpret_cast<float*>(b + rc);
+    w->rope_sin = reinterpret_cast<float*>(b + rs);
+    w->x_last = b + xl;
+    w->logits = reinterpret_cast<float*>(b + lg);
+    w->z = reinterpret_cast<float*>(b + z);
+    w->p = reinterpret_cast<double*>(b + p);
+  }
+  return off;
+}
+
+void GpuEngine::ensure_workspace(size_t tokens, size_t rows) {
+  if (tokens <= ws_.tokens && rows <= ws_.rows && ws_.buffer.get()) return;
+  tokens = std::max({tokens, ws_.tokens, size_t(1)});
+  rows = std::max({rows, ws_.rows, size_t(1)});
+  check_cuda(cudaStreamSynchronize(stream_), "synchronizing before a workspace resize");
+  ws_.buffer.reset();
+  ws_.buffer.allocate(workspace_bytes(tokens, rows, nullptr), "the step workspace");
+  ws_.tokens = tokens;
+  ws_.rows = rows;
+  workspace_bytes(tokens, rows, &ws_);
+}
+
+void GpuEngine::capacity(const lmrt_capacity_query& q, lmrt_capacity& out) {
+  if (q.struct_size < sizeof(lmrt_capacity_query))
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: capacity query struct_size is too small");
+  if (out.struct_size < sizeof(lmrt_capacity))
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: capacity out.struct_size is too small");
+  if (q.block_seq_len == 0) throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: capacity: block_seq_len is 0");
+  if (!(q.cache_max_entry_count > 0.f && q.cache_max_entry_count <= 1.f))
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT,
+                "turbomind-cuda-fp16: capacity: cache_max_entry_count must be in (0, 1], got " +
+                    std::to_string(q.cache_max_entry_count));
+  check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  const ModelShape& s = model_->shape;
+  size_t free_b = 0, total_b = 0;
+  check_cuda(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
+  // The workspace is allocated with the pool; what it already holds is already out of free_b.
+  const uint64_t want_ws = workspace_bytes(std::max<size_t>(q.max_step_tokens, 1), std::max<size_t>(q.max_batch_size, 1), nullptr);
+  const uint64_t workspace = want_ws > ws_.buffer.bytes() ? want_ws - ws_.buffer.bytes() : 0;
+  const uint64_t taken = workspace + kReserveBytes;
+  const uint64_t free_after = free_b > taken ? free_b - taken : 0;
+  const uint64_t block_bytes = 2ull * s.num_layers * s.num_kv_heads * s.head_dim * q.block_seq_len * 2;
+  const double pool = std::floor(static_cast<double>(free_after) * static_cast<double>(q.cache_max_entry_count));
+  const uint64_t blocks = static_cast<uint64_t>(pool) / block_bytes;
+  out.num_blocks = static_cast<uint32_t>(std::min<uint64_t>(blocks, std::numeric_limits<int32_t>::max()));
+  out.block_bytes = block_bytes;
+  out.weight_bytes = model_->bytes();
+  out.free_bytes = free_after;
+  out.total_bytes = total_b;
+  lmrt::plugin::copy_text(out.device, device_name_);
+  query_ = q;
+}
+
+void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
+  if (c.struct_size < sizeof(lmrt_cache_config))
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: allocate_cache: config struct_size is too small");
+  if (kv_.get()) throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: allocate_cache: the KV cache is already allocated");
+  if (c.num_blocks == 0) throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: allocate_cache: num_blocks is 0");
+  if (c.block_seq_len == 0) throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: allocate_cache: block_seq_len is 0");
+  if (query_ && query_->block_seq_len != c.block_seq_len)
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: allocate_cache: block_seq_len " +
+                                                  std::to_string(c.block_seq_len) + " differs from the " +
+                                                  std::to_string(query_->block_seq_len) + " given to capacity");
+  if (c.num_blocks > static_cast<uint32_t>(std::numeric_limits<int32_t>::max()))
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: allocate_cache: num_blocks is too large");
+  check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  if (query_) ensure_workspace(std::max<size_t>(query_->max_step_tokens, 1), std::max<size_t>(query_->max_batch_size, 1));
+  const ModelShape& s = model_->shape;
+  const uint64_t block_bytes = 2ull * s.num_layers * s.num_kv_heads * s.head_dim * c.block_seq_len * 2;
+  kv_.allocate(block_bytes * c.num_blocks, ("the KV cache (" + std::to_string(c.num_blocks) + " blocks)").c_str());
+  kv_blocks_ = c.num_blocks;
+  block_seq_len_ = c.block_seq_len;
+  host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16: KV cache of " + std::to_string(c.num_blocks) + " blocks x " +
+                               std::to_string(c.block_seq_len) + " tokens (" + gib(block_bytes * c.num_blocks) + ")");
+}
+
+void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
+  const ModelShape& s = model_->shape;
+  validate_step(&batch, outputs, StepLimits{s.vocab_size, kv_blocks_, block_seq_len_});
+  const uint32_t S = batch.num_seqs;
+  if (S == 0) return;
+  check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+
+  // Lay out the step on the host.
+  std::vector<int32_t> tokens, token_pos, token_seq, table_offset(S), tables, last_rows, banned;
+  std::vector<double> seq_base(S);
+  std::vector<SampleRow> rows;
+  std::vector<PenaltyEntry> penalties;
+  std::vector<uint32_t> sampled;
+  for (uint32_t i = 0; i < S; ++i) {
+    const lmrt_step_seq& q = batch.seqs[i];
+    table_offset[i] = static_cast<int32_t>(tables.size());
+    tables.insert(tables.end(), q.block_table, q.block_table + q.num_blocks);
+    seq_base[i] = rope_base(s, uint64_t(q.start_pos) + q.num_tokens);
+    for (uint32_t k = 0; k < q.num_tokens; ++k) {
+      tokens.push_back(q.tokens[k]);
+      token_pos.push_back(static_cast<int32_t>(q.start_pos + k));
+      token_seq.push_back(static_cast<int32_t>(i));
+    }
+    if (!q.sampling) continue;
+    const lmrt_sampling_params& p = *q.sampling;
+    sampled.push_back(i);
+    last_rows.push_back(static_cast<int32_t>(tokens.size() - 1));
+    SampleRow r{};
+    r.temperature = p.temperature;
+    r.top_k = p.top_k;
+    r.top_p = p.top_p;
+    r.min_p = p.min_p;
+    r.repetition_penalty = p.repetition_penalty;
+    r.presence_penalty = p.presence_penalty;
+    r.frequency_penalty = p.frequency_penalty;
+    r.top_logprobs = static_cast<int32_t>(p.top_logprobs);
+    r.seed = p.seed;
+    r.position = uint64_t(q.start_pos) + q.num_tokens;
+    // Distinct penalty tokens with their counts among the generated ones.
+    r.penalty_offset = static_cast<int32_t>(penalties.size());
+    const bool rep = p.repetition_penalty != 1.f;
+    const bool pf = p.presence_penalty != 0.f || p.frequency_penalty != 0.f;
+    if (rep || pf) {
+      const uint32_t first_generated = p.num_penalty_tokens - p.num_generated;
+      for (uint32_t k = rep ? 0 : first_generated; k < p.num_penalty_tokens; ++k) {
+        const int32_t t = p.penalty_tokens[k];
+        int32_t& slot = penalty_slot_[t];
+        if (slot < 0) slot = static_cast<int32_t>(penalties.size()), penalties.push_back({t, 0});
+        if (k >= first_generated) ++penalties[slot].generated_count;
+      }
+      for (size_t k = r.penalty_offset; k < penalties.size(); ++k) penalty_slot_[penalties[k].token] = -1;
+    }
+    r.penalty_count = static_cast<int32_t>(penalties.size()) - r.penalty_offset;
+    r.banned_offset = static_cast<int32_t>(banned.size());
+    banned.insert(banned.end(), p.banned_tokens, p.banned_tokens + p.num_banned_tokens);
+    r.banned_count = static_cast<int32_t>(p.num_banned_tokens);
+    rows.push_back(r);
+  }
+  const size_t T = tokens.size(), R = rows.size();
+  ensure_workspace(T, R);
+
+  std::vector<char> packed;
+  Packer pk{packed};
+  const size_t o_tokens = pk.add(tokens.data(), T), o_pos = pk.add(token_pos.data(), T), o_seq = pk.add(token_seq.data(), T);
+  const size_t o_toff = pk.add(table_offset.data(), S), o_tables = pk.add(tables.data(), tables.size());
+  const size_t o_base = pk.add(seq_base.data(), S), o_last = pk.add(last_rows.data(), R);
+  const size_t o_rows = pk.add(rows.data(), R), o_pen = pk.add(penalties.data(), penalties.size());
+  const size_t o_ban = pk.add(banned.data(), banned.size());
+  h_meta_.ensure(packed.size());
+  std::memcpy(h_meta_.get(), packed.data(), packed.size());
+  if (d_meta_.bytes() < packed.size()) d_meta_.allocate(std::max(packed.size() * 2, size_t(1) << 16), "step metadata");
+  check_cuda(cudaMemcpyAsync(d_meta_.get(), h_meta_.get(), packed.size(), cudaMemcpyHostToDevice, stream_),
+             "uploading the step");
+  const char* d = d_meta_.as<char>();
+  sp_.tokens = reinterpret_cast<const int32_t*>(d + o_tokens);
+  sp_.token_pos = reinterpret_cast<const int32_t*>(d + o_pos);
+  sp_.token_seq = reinterpret_cast<const int32_t*>(d + o_seq);
+  sp_.table_offset = reinterpret_cast<const int32_t*>(d + o_toff);
+  sp_.block_tables = reinterpret_cast<const int32_t*>(d + o_tables);
+  sp_.seq_base = reinterpret_cast<const double*>(d + o_base);
+  sp_.last_rows = reinterpret_cast<const int32_t*>(d + o_last);
+  sp_.rows = reinterpret_cast<const SampleRow*>(d + o_rows);
+  sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + o_pen);
+  sp_.banned = reinterpret_cast<const int32_t*>(d + o_ban);
+
+  forward(static_cast<int>(T), static_cast<int>(R));
+
+  if (R > 0) {
+    if (d_results_.bytes() < R * sizeof(SampleResult)) d_results_.allocate(std::max<size_t>(R, 64) * sizeof(SampleResult), "sampling results");
+    h_results_.ensure(d_results_.bytes());
+    launch_sampling(ws_.logits, static_cast<int>(s.vocab_size), sp_.rows, static_cast<int>(R), sp_.penalties, sp_.banned,
+                    ws_.z, ws_.p, d_results_.as<SampleResult>(), stream_);
+    check_cuda(cudaGetLastError(), "launching the sampling kernel");
+    check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), R * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),
+               "reading the sampled tokens");
+  }
+  check_cuda(cudaStreamSynchronize(stream_), "the step");
+  for (uint32_t i = 0; i < S; ++i) outputs[i].token = -1, outputs[i].logprob = 0.f, outputs[i].num_top = 0;
+  const SampleResult* res = reinterpret_cast<const SampleResult*>(h_results_.get());
+  for (size_t k = 0; k < R; ++k) {
+    lmrt_token_logprobs& o = outputs[sampled[k]];
+    if (res[k].token < 0 || static_cast<uint32_t>(res[k].token) >= s.vocab_size)
+      throw Error(LMRT_STATUS_INTERNAL, "turbomind-cuda-fp16: the sampler returned token " + std::to_string(res[k].token));
+    o.token = res[k].token;
+    o.logprob = res[k].logprob;
+    o.num_top = static_cast<uint32_t>(res[k].num_top);
+    for (int j = 0; j < res[k].num_top; ++j) o.top_tokens[j] = res[k].top_tokens[j], o.top_logprobs[j] = res[k].top_logprobs[j];
+  }
+}
+
+void GpuEngine::forward(int T, int R) {
+  const ModelShape& s = model_->shape;
+  const DType dt = model_->dtype;
+  const int H = static_cast<int>(s.hidden_size), I = static_cast<int>(s.intermediate_size);
+  const int QKV = static_cast<int>(s.qkv_rows()), Q = static_cast<int>(s.q_rows());
+  const TokenLayout tl{sp_.token_pos, sp_.token_seq, sp_.table_offset, sp_.block_tables};
+  const KvLayout kv{kv_.get(), static_cast<int>(s.num_layers), static_cast<int>(s.num_kv_heads),
+                    static_cast<int>(s.head_dim), static_cast<int>(block_seq_len_)};
+  const double linear = s.rope_scaling_type == LMRT_ROPE_SCALING_LINEAR ? s.rope_scaling_factor : 1.0;
+
+  launch_embedding(dt, model_->tok_embeddings, sp_.tokens, T, H, ws_.x, stream_);
+  launch_rope_table(sp_.token_pos, sp_.token_seq, sp_.seq_base, T, static_cast<int>(s.head_dim), linear, ws_.rope_cos,
+                    ws_.rope_sin, stream_);
+  for (uint32_t l = 0; l < s.num_layers; ++l) {
+    const LayerWeights& L = model_->layers[l];
+    // x += previous layer's FFN output (none before layer 0), then the attention norm.
+    launch_add_rms_norm(dt, ws_.x, l == 0 ? nullptr : ws_.tmp, L.attention_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn,
+                        stream_);
+    gemm(cublas_, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
+    launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
+                         static_cast<int>(l), stream_);
+    launch_paged_attention(dt, ws_.qkv, T, static_cast<int>(s.num_heads), tl, kv, static_cast<int>(l), ws_.attn, stream_);
+    gemm(cublas_, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
+    launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
+    gemm(cublas_, dt, ws_.xn, L.w13, ws_.gate_up, T, 2 * I, H);
+    launch_silu_mul(dt, ws_.gate_up, T, I, ws_.act, stream_);
+    gemm(cublas_, dt, ws_.act, L.w2, ws_.tmp, T, H, I);
+  }
+  check_cuda(cudaGetLastError(), "launching the layers");
+  if (R == 0) return;
+  // Only the last token of each sampling sequence needs the final norm and the LM head.
+  launch_add_rms_norm(dt, ws_.x, ws_.tmp, model_->norm, sp_.last_rows, R, H, s.rms_norm_eps, ws_.x_last, stream_);
+  gemm(cublas_, dt, ws_.x_last, model_->output, ws_.logits, R, static_cast<int>(s.vocab_size), H, /*y_fp32=*/true);
+  check_cuda(cudaGetLastError(), "launching the LM head");
+}
+
+}  // namespace lmrt::tm

@@ -1,0 +1,76 @@
+// The turbomind-cuda-fp16 engine: a Llama-family decoder on one CUDA device, fp16 or bf16
+// weights and KV, fp32 residual stream and accumulation, paged KV pool, sampling on the device.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "device_memory.hpp"
+#include "engine_config.hpp"
+#include "kernels/sampling/sampling.hpp"
+#include "lmrt/engine.h"
+#include "lmrt/plugin.hpp"
+#include "model_weights.hpp"
+
+namespace lmrt::tm {
+
+class GpuEngine {
+ public:
+  GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model);
+  ~GpuEngine();
+  GpuEngine(const GpuEngine&) = delete;
+  GpuEngine& operator=(const GpuEngine&) = delete;
+
+  void capacity(const lmrt_capacity_query& query, lmrt_capacity& out);
+  void allocate_cache(const lmrt_cache_config& config);
+  void step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs);
+
+ private:
+  // Activations of one step, sized for `tokens` new tokens and `rows` sampled sequences.
+  struct Workspace {
+    size_t tokens = 0, rows = 0;
+    DeviceBuffer buffer;
+    float* x = nullptr;  // residual stream [tokens][hidden], fp32
+    void *xn = nullptr, *qkv = nullptr, *attn = nullptr, *tmp = nullptr, *gate_up = nullptr, *act = nullptr;
+    float *rope_cos = nullptr, *rope_sin = nullptr;
+    void* x_last = nullptr;  // final-normed rows that sample [rows][hidden]
+    float* logits = nullptr;  // [rows][vocab]
+    float* z = nullptr;       // sampling scratch [rows][vocab]
+    double* p = nullptr;      // sampling scratch [rows][vocab]
+  };
+  uint64_t workspace_bytes(size_t tokens, size_t rows, Workspace* layout) const;
+  void ensure_workspace(size_t tokens, size_t rows);
+  void forward(int num_tokens, int num_rows);
+
+  const lmrt::plugin::Host& host_;
+  int device_ = 0;
+  std::string device_name_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  std::unique_ptr<DeviceModel> model_;
+  std::optional<lmrt_capacity_query> query_;
+  DeviceBuffer kv_;
+  uint32_t kv_blocks_ = 0, block_seq_len_ = 0;
+  Workspace ws_;
+
+  // Per-step metadata, packed on the host and uploaded with one copy.
+  PinnedBuffer h_meta_;
+  DeviceBuffer d_meta_;
+  PinnedBuffer h_results_;
+  DeviceBuffer d_results_;
+  std::vector<int32_t> penalty_slot_;  // vocab-sized dedup scratch, -1 when free
+  // Device pointers into d_meta_ for the current step.
+  struct StepPointers {
+    const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned;
+    const double* seq_base;
+    const SampleRow* rows;
+    const PenaltyEntry* penalties;
+  } sp_{};
+};
+
+}  // namespace lmrt::tm

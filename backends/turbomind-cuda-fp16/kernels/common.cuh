@@ -1,0 +1,86 @@
+// Shared device helpers: element types, conversions, warp/block reductions.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cfloat>
+#include <cstdint>
+
+#include "../kernels/kernels.hpp"
+
+namespace lmrt::tm {
+
+__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <class T>
+__device__ __forceinline__ T from_f(float v);
+template <>
+__device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+// Loads 8 consecutive elements (16 bytes, aligned) widened to fp32.
+template <class T>
+__device__ __forceinline__ void load8(const T* p, float (&out)[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) out[i] = to_f(e[i]);
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ double warp_sum(double v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Block-wide reductions (blockDim.x a multiple of 32, <= 1024). `scratch` holds 32 values of
+// the type; the result reaches every thread. Two barriers, so calls may follow each other.
+template <class V, class Op>
+__device__ __forceinline__ V block_reduce(V v, V* scratch, Op op) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+  __syncthreads();  // scratch may still be read by a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  V r = scratch[0];
+  for (int w = 1; w < warps; ++w) r = op(r, scratch[w]);
+  return r;
+}
+
+template <DType D>
+struct Elem;
+template <>
+struct Elem<DType::kF16> {
+  using type = __half;
+};
+template <>
+struct Elem<DType::kBF16> {
+  using type = __nv_bfloat16;
+};
+
+// Calls f.template operator()<T>() with the element type of `dt`.
+#define LMRT_DISPATCH_DTYPE(dt, T, ...)         \
+  do {                                          \
+    if ((dt) == DType::kF16) {                  \
+      using T = __half;                         \
+      __VA_ARGS__;                              \
+    } else {                                    \
+      using T = __nv_bfloat16;                  \
+      __VA_ARGS__;                              \
+    }                                           \
+  } while (0)
+
+}  // namespace lmrt::tm

@@ -1,0 +1,42 @@
+// Token embedding gather into the fp32 residual stream, and weight dtype conversion at load.
+#include "../common.cuh"
+#include "lmrt/abi.h"
+
+namespace lmrt::tm {
+namespace {
+
+template <class T>
+__global__ void embedding_kernel(const T* table, const int32_t* tokens, int hidden, float* out) {
+  const int t = blockIdx.x;
+  const T* row = table + static_cast<size_t>(tokens[t]) * hidden;
+  float* dst = out + static_cast<size_t>(t) * hidden;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = to_f(row[i]);
+}
+
+template <class T>
+__global__ void convert_kernel(const void* src, uint32_t src_dtype, size_t n, T* dst) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    float v;
+    if (src_dtype == LMRT_DTYPE_F32) v = static_cast<const float*>(src)[i];
+    else if (src_dtype == LMRT_DTYPE_F16) v = __half2float(static_cast<const __half*>(src)[i]);
+    else v = __bfloat162float(static_cast<const __nv_bfloat16*>(src)[i]);
+    dst[i] = from_f<T>(v);
+  }
+}
+
+}  // namespace
+
+void launch_embedding(DType dt, const void* table, const int32_t* tokens, int num_tokens, int hidden, float* out,
+                      cudaStream_t stream) {
+  if (num_tokens <= 0) return;
+  LMRT_DISPATCH_DTYPE(dt, T, embedding_kernel<T><<<num_tokens, 256, 0, stream>>>(static_cast<const T*>(table), tokens,
+                                                                                hidden, out));
+}
+
+void launch_convert(DType dt, const void* src, uint32_t src_dtype, size_t n, void* dst, cudaStream_t stream) {
+  if (n == 0) return;
+  const int blocks = static_cast<int>(std::min<size_t>((n + 255) / 256, 65536));
+  LMRT_DISPATCH_DTYPE(dt, T, convert_kernel<T><<<blocks, 256, 0, stream>>>(src, src_dtype, n, static_cast<T*>(dst)));
+}
+
+}  // namespace lmrt::tm

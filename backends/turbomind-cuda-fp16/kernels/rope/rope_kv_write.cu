@@ -1,0 +1,74 @@
+// RoPE (rotate-half pairing) fused with the q/k/v bias and the paged KV write.
+#include "../common.cuh"
+
+namespace lmrt::tm {
+namespace {
+
+__global__ void rope_table_kernel(const int32_t* token_pos, const int32_t* token_seq, const double* seq_base, int half,
+                                  int head_dim, double linear_factor, float* cos_out, float* sin_out) {
+  const int t = blockIdx.x;
+  const double base = seq_base[token_seq[t]];
+  const double pos = static_cast<double>(token_pos[t]) / linear_factor;
+  for (int i = threadIdx.x; i < half; i += blockDim.x) {
+    const double inv_freq = 1.0 / pow(base, static_cast<double>(2 * i) / head_dim);
+    const double angle = pos * inv_freq;
+    cos_out[size_t(t) * half + i] = static_cast<float>(cos(angle));
+    sin_out[size_t(t) * half + i] = static_cast<float>(sin(angle));
+  }
+}
+
+// One thread per (token, head of q|k|v, pair i): elements i and i + half of the head.
+template <class T>
+__global__ void rope_kv_write_kernel(T* qkv, const T* bias, const float* cos_t, const float* sin_t, int num_heads,
+                                     TokenLayout tokens, KvLayout kv, int layer) {
+  const int t = blockIdx.x;
+  const int hd = kv.head_dim, half = hd / 2, kvh = kv.num_kv_heads;
+  const int heads_total = num_heads + 2 * kvh;
+  const int row = (num_heads + 2 * kvh) * hd;
+  T* x = qkv + static_cast<size_t>(t) * row;
+  const int pos = tokens.token_pos[t];
+  const int seq = tokens.token_seq[t];
+  const int block = tokens.block_tables[tokens.table_offset[seq] + pos / kv.block_seq_len];
+  const int slot = pos % kv.block_seq_len;
+  for (int w = threadIdx.x; w < heads_total * half; w += blockDim.x) {
+    const int h = w / half, i = w % half;
+    const int e0 = h * hd + i, e1 = e0 + half;
+    float a = to_f(x[e0]), b = to_f(x[e1]);
+    if (bias) a += to_f(bias[e0]), b += to_f(bias[e1]);
+    if (h < num_heads + kvh) {  // q and k rotate
+      const float c = cos_t[size_t(t) * half + i], s = sin_t[size_t(t) * half + i];
+      const float ra = a * c - b * s, rb = b * c + a * s;
+      a = ra, b = rb;
+    }
+    if (h < num_heads) {
+      x[e0] = from_f<T>(a), x[e1] = from_f<T>(b);
+    } else {
+      const int is_v = h >= num_heads + kvh;
+      const int g = h - num_heads - is_v * kvh;
+      const size_t base = ((((size_t(block) * kv.num_layers + layer) * 2 + is_v) * kvh + g) * kv.block_seq_len + slot) * hd;
+      T* dst = static_cast<T*>(kv.data) + base;
+      dst[i] = from_f<T>(a), dst[i + half] = from_f<T>(b);
+    }
+  }
+}
+
+}  // namespace
+
+void launch_rope_table(const int32_t* token_pos, const int32_t* token_seq, const double* seq_base, int num_tokens,
+                       int head_dim, double linear_factor, float* cos_out, float* sin_out, cudaStream_t stream) {
+  if (num_tokens <= 0) return;
+  rope_table_kernel<<<num_tokens, 64, 0, stream>>>(token_pos, token_seq, seq_base, head_dim / 2, head_dim, linear_factor,
+                                                   cos_out, sin_out);
+}
+
+void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* cos_t, const float* sin_t, int num_tokens,
+                          int num_heads, const TokenLayout& tokens, const KvLayout& kv, int layer, cudaStream_t stream) {
+  if (num_tokens <= 0) return;
+  const int work = (num_heads + 2 * kv.num_kv_heads) * kv.head_dim / 2;
+  const int threads = work >= 512 ? 512 : ((work + 31) / 32) * 32;
+  LMRT_DISPATCH_DTYPE(dt, T, rope_kv_write_kernel<T><<<num_tokens, threads, 0, stream>>>(
+                                 static_cast<T*>(qkv), static_cast<const T*>(bias), cos_t, sin_t, num_heads, tokens, kv,
+                                 layer));
+}
+
+}  // namespace lmrt::tm

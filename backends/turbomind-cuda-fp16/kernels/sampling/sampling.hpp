@@ -1,0 +1,44 @@
+// Parameters and results of GPU sampling, shared by the engine (host) and the kernel.
+// The semantics are the cpu engine's (backends/cpu/sampler.hpp), in the same order:
+// repetition penalty, presence/frequency penalties, banned tokens, then greedy or
+// temperature -> top-k -> top-p -> min-p -> a walk with u = sampling_uniform(seed, position)
+// over the survivors in order of decreasing probability (ties by increasing id) when top-k or
+// top-p is on, else in id order. Logprobs are log_softmax of the raw logits.
+#pragma once
+
+#include <cstdint>
+
+namespace lmrt::tm {
+
+constexpr int kMaxTopLogprobs = 20;
+
+struct SampleRow {
+  float temperature;
+  int32_t top_k;
+  float top_p;
+  float min_p;
+  float repetition_penalty;
+  float presence_penalty;
+  float frequency_penalty;
+  int32_t top_logprobs;
+  uint64_t seed;
+  uint64_t position;  // the position the sampled token will occupy
+  int32_t penalty_offset, penalty_count;  // distinct penalty tokens in the PenaltyEntry array
+  int32_t banned_offset, banned_count;    // entries in the banned array
+};
+
+// One distinct token of a sequence's penalty_tokens and how often it occurs among the generated ones.
+struct PenaltyEntry {
+  int32_t token;
+  int32_t generated_count;
+};
+
+struct SampleResult {
+  int32_t token;
+  float logprob;
+  int32_t num_top;
+  int32_t top_tokens[kMaxTopLogprobs];
+  float top_logprobs[kMaxTopLogprobs];
+};
+
+}  // namespace lmrt::tm
