@@ -2,7 +2,7 @@
 
 ctest (tests/python/CMakeLists.txt) sets LMRT_LIBRARY (liblmrt.so of the build, whose plugins lie beside it),
 LMRT_EXE (the lmrt executable, the reference for generated text), LMRT_BINARY_DIR and LMRT_TESTDATA_DIR, and puts
-sdk/python on PYTHONPATH. Run by hand: see tests/python/README.md.
+sdk/python on PYTHONPATH. Run by hand: see docs/python.md, "Tests".
 """
 import json
 import os

@@ -118,3 +118,15 @@ def test_per_prompt_gen_configs(pipe):
 
 def test_empty_batch(pipe):
     assert pipe([]) == []
+
+
+def test_chat_template_config_meta_instruction(model_path):
+    # The raw template renders the system message, then the user's: together the gold prompt.
+    from lmrt import ChatTemplateConfig, pipeline
+    with pipeline(model_path, chat_template_config=ChatTemplateConfig("raw", meta_instruction="Once upon")) as p:
+        assert p.runtime.info()["chat_template"] == "raw"
+        r = p(" a time", GenerationConfig(max_new_tokens=64))
+        assert r.text == gold()["text_64"]
+        own_system = p([{"role": "system", "content": "Once"}, {"role": "user", "content": " upon a time"}],
+                       GenerationConfig(max_new_tokens=64))
+        assert own_system.text == gold()["text_64"]  # a conversation's own system message wins

@@ -240,23 +240,34 @@ class Pipeline:
         return self._stream(requests)
 
     def _stream(self, requests: List[Request]) -> Iterator[Response]:
+        def piece(i: int, ev) -> Response:
+            if ev.finished:
+                del pending[i]
+                if ev.finish_reason == "error":
+                    raise LmrtError(ev.error_message or "the request failed")
+            return Response(text=ev.text, generate_token_len=ev.output_tokens, input_token_len=ev.input_tokens,
+                            finish_reason=ev.finish_reason if ev.finished else None, token_ids=ev.token_ids,
+                            logprobs=ev.logprobs, index=i)
+
+        pending = dict(enumerate(requests))
         try:
-            pending = dict(enumerate(requests))
             while pending:
-                progressed = False
+                if len(pending) == 1:  # one request: wait for its events
+                    i, req = next(iter(pending.items()))
+                    yield piece(i, req.next_event())
+                    continue
+                # Several: take what is ready from each in turn; when none is, wait a little on the oldest.
+                ready = False
                 for i, req in list(pending.items()):
-                    # With one request, wait for it; with several, look at each in turn.
-                    ev = req.next_event(None if len(pending) == 1 else (0 if progressed else 0.005))
-                    if ev is None:
-                        continue
-                    progressed = True
-                    if ev.finished:
-                        del pending[i]
-                        if ev.finish_reason == "error":
-                            raise LmrtError(ev.error_message or "the request failed")
-                    yield Response(text=ev.text, generate_token_len=ev.output_tokens, input_token_len=ev.input_tokens,
-                                   finish_reason=ev.finish_reason if ev.finished else None, token_ids=ev.token_ids,
-                                   logprobs=ev.logprobs, index=i)
+                    ev = req.next_event(0)
+                    if ev is not None:
+                        ready = True
+                        yield piece(i, ev)
+                if not ready:
+                    i, req = next(iter(pending.items()))
+                    ev = req.next_event(0.02)
+                    if ev is not None:
+                        yield piece(i, ev)
         finally:
             for r in requests:
                 r.release()
