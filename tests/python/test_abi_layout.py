@@ -12,7 +12,8 @@ from lmrt._library import library
 LAYOUT = (REPO / "sdk" / "include" / "lmrt" / "abi_layout.h").read_text()
 RUNTIME_H = (REPO / "sdk" / "include" / "lmrt" / "runtime.h").read_text()
 
-MIRRORED = ["lmrt_str", "lmrt_token_logprobs", "lmrt_message", "lmrt_gen_config", "lmrt_request_params", "lmrt_event"]
+MIRRORED = ["lmrt_str", "lmrt_token_logprobs", "lmrt_message", "lmrt_gen_config", "lmrt_request_params", "lmrt_event",
+            "lmrt_runtime_api"]
 
 
 def frozen(struct: str):
@@ -66,3 +67,18 @@ def test_gen_config_init_fills_documented_defaults():
     # runtime.h: temperature 0.8, top_p 1, top_k 0, min_p 0, repetition_penalty 1, max_new_tokens 512, skip 1.
     assert (c.max_new_tokens, c.top_k, c.skip_special_tokens) == (512, 0, 1)
     assert c.temperature == pytest.approx(0.8) and c.top_p == 1.0 and c.repetition_penalty == 1.0
+
+
+def test_every_runtime_h_struct_is_mirrored():
+    structs = set(re.findall(r"typedef struct (lmrt_\w+) \{", RUNTIME_H))
+    assert structs <= set(MIRRORED), f"not mirrored: {structs - set(MIRRORED)}"
+
+
+def test_runtime_api_table():
+    lib = library()
+    table = lib.lmrt_get_runtime_api(_abi.ABI_VERSION).contents
+    assert table.struct_size == ctypes.sizeof(_abi.lmrt_runtime_api)
+    assert table.abi_version == _abi.ABI_VERSION
+    for name, _ in _abi.lmrt_runtime_api._fields_[2:]:
+        assert getattr(table, name), f"lmrt_runtime_api.{name} is NULL"
+    assert not lib.lmrt_get_runtime_api((_abi.ABI_VERSION_MAJOR + 1) << 16)  # another major: refused

@@ -127,6 +127,32 @@ event_callback = CFUNCTYPE(None, c_void_p, POINTER(lmrt_event))
 text_sink = CFUNCTYPE(None, c_void_p, lmrt_str)
 tokens_sink = CFUNCTYPE(None, c_void_p, POINTER(c_int32), c_uint32)
 
+# The same entries as a table (lmrt_get_runtime_api), for loaders that prefer one symbol.
+class lmrt_runtime_api(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("abi_version", c_uint32),
+        ("status_get_code", CFUNCTYPE(ctypes.c_int, status_p)),
+        ("status_get_message", CFUNCTYPE(c_char_p, status_p)),
+        ("status_release", CFUNCTYPE(None, status_p)),
+        ("gen_config_init", CFUNCTYPE(None, POINTER(lmrt_gen_config))),
+        ("runtime_create", CFUNCTYPE(status_p, lmrt_str, c_char_p, c_char_p, POINTER(runtime_p))),
+        ("runtime_destroy", CFUNCTYPE(None, runtime_p)),
+        ("submit", CFUNCTYPE(status_p, runtime_p, POINTER(lmrt_request_params), event_callback, c_void_p,
+                             POINTER(c_uint64))),
+        ("next_event", CFUNCTYPE(status_p, runtime_p, c_uint64, c_int32, POINTER(lmrt_event), POINTER(c_int32))),
+        ("release_request", CFUNCTYPE(None, runtime_p, c_uint64)),
+        ("cancel", CFUNCTYPE(status_p, runtime_p, c_uint64)),
+        ("end_session", CFUNCTYPE(status_p, runtime_p, c_uint64)),
+        ("encode", CFUNCTYPE(status_p, runtime_p, lmrt_str, c_int32, tokens_sink, c_void_p)),
+        ("decode", CFUNCTYPE(status_p, runtime_p, POINTER(c_int32), c_uint32, c_int32, text_sink, c_void_p)),
+        ("apply_chat_template", CFUNCTYPE(status_p, runtime_p, POINTER(lmrt_message), c_uint32, text_sink,
+                                          c_void_p)),
+        ("info_json", CFUNCTYPE(status_p, runtime_p, text_sink, c_void_p)),
+        ("stats_json", CFUNCTYPE(status_p, runtime_p, text_sink, c_void_p)),
+    ]
+
+
 # name: (restype, argtypes) of every function runtime.h exports.
 FUNCTIONS = {
     "lmrt_status_get_code": (ctypes.c_int, [status_p]),
@@ -147,7 +173,7 @@ FUNCTIONS = {
                                                     c_void_p]),
     "lmrt_runtime_info_json": (status_p, [runtime_p, text_sink, c_void_p]),
     "lmrt_runtime_stats_json": (status_p, [runtime_p, text_sink, c_void_p]),
-    "lmrt_get_runtime_api": (c_void_p, [c_uint32]),
+    "lmrt_get_runtime_api": (POINTER(lmrt_runtime_api), [c_uint32]),
 }
 
 
