@@ -111,3 +111,29 @@ def test_abandoned_stream_does_not_block_close(model_path):
     assert time.monotonic() - t0 < 5
     with pytest.raises(PipelineClosedError):
         list(stream)
+
+
+def wait_idle(pipe, seconds=10.0) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        st = pipe.runtime.stats()
+        if st["running"] + st["waiting"] == 0 or time.monotonic() > deadline:
+            return st
+
+
+def test_dropped_stream_that_never_started_is_cancelled(pipe):
+    before = pipe.runtime.stats()["requests_finished"]["cancelled"]
+    stream = pipe.stream_infer(["Once upon a time"] * 4, GenerationConfig(max_new_tokens=None, ignore_eos=True))
+    del stream
+    gc.collect()
+    st = wait_idle(pipe)
+    assert st["running"] + st["waiting"] == 0
+    assert st["requests_finished"]["cancelled"] - before == 4  # cancelled, not run to the end
+
+
+def test_stream_left_early_is_cancelled(pipe):
+    before = pipe.runtime.stats()["requests_finished"]["cancelled"]
+    for piece in pipe.stream_infer(["Once upon a time"] * 3, GenerationConfig(max_new_tokens=None, ignore_eos=True)):
+        break
+    st = wait_idle(pipe)
+    assert st["requests_finished"]["cancelled"] - before == 3

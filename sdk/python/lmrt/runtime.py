@@ -132,7 +132,6 @@ class Request:
         self.runtime = runtime
         self.request_id = request_id
         self._released = False
-        self._finished = False
 
     def next_event(self, timeout: Optional[float] = None) -> Optional[Event]:
         """The next event, waiting up to `timeout` seconds (None: until one comes); None on time-out.
@@ -163,6 +162,13 @@ class Request:
     def __exit__(self, *exc):
         self.release()
 
+    def __del__(self):
+        # A request dropped unreleased (say, a stream never iterated) is cancelled and forgotten.
+        try:
+            self.release()
+        except Exception:
+            pass
+
 
 class Runtime:
     """One lmrt runtime made from a deployment document (YAML text)."""
@@ -178,7 +184,7 @@ class Runtime:
         self._cond = threading.Condition()
         self._users = 0
         self._closed = False
-        self._requests: Dict[int, Request] = {}
+        self._requests: set = set()  # ids of live pulled requests, cancelled by close()
         _live_runtimes.add(self)
 
     # ---- lifetime -----------------------------------------------------------------------------
@@ -262,10 +268,9 @@ class Runtime:
         rid = ctypes.c_uint64()
         with self._use() as h:
             check(self._lib.lmrt_runtime_submit(h, ctypes.byref(p), _abi.event_callback(), None, ctypes.byref(rid)))
-            req = Request(self, rid.value)
             with self._cond:
-                self._requests[rid.value] = req
-        return req
+                self._requests.add(rid.value)
+        return Request(self, rid.value)
 
     def _next_event(self, req: Request, timeout: Optional[float]) -> Optional[Event]:
         ev = _abi.lmrt_event()
@@ -286,7 +291,7 @@ class Runtime:
         with self._cond:
             if self._closed:
                 return
-            self._requests.pop(req.request_id, None)
+            self._requests.discard(req.request_id)
         with self._use() as h:
             self._lib.lmrt_runtime_release_request(h, req.request_id)
 
