@@ -65,11 +65,15 @@ compute-sanitizer --tool memcheck --error-exitcode 9 $lmrt generate "$model" --b
 mc=$?
 row "compute-sanitizer memcheck" "$( [ $mc = 0 ] && echo "0 errors" || echo "exit $mc: $(grep -m1 'ERROR SUMMARY' "$out/memcheck.log")")"
 
-ctest --test-dir build-gpu -j 8 -E 'Gpu|gpu_engine|TransformersReference\.Logprobs.*float16|TransformersReference\.Logprobs.*bfloat16' \
+# The CLI tests pick the best engine (the GPU here), each taking 80% of free device memory:
+# they run one at a time, after the others.
+ctest --test-dir build-gpu -j 8 -E 'Gpu|gpu_engine|TransformersReference\.Logprobs.*float16|TransformersReference\.Logprobs.*bfloat16|^Cli\.' \
   --timeout 300 > "$out/ctest.log" 2>&1
 row "ctest (all other tests)" "exit $? $(grep -E 'tests passed' "$out/ctest.log" | tail -1)"
+ctest --test-dir build-gpu -j 1 -R '^Cli\.' --timeout 300 > "$out/ctest-cli.log" 2>&1
+row "ctest Cli.* (backend auto = GPU)" "exit $? $(grep -E 'tests passed' "$out/ctest-cli.log" | tail -1)"
 
 echo "== gpu table lines"; grep -h '^\[gpu-table\]' "$out/gpu_tests.log" | sed 's/^\[gpu-table\] /  /'
-echo "== failures"; grep -E '^\[  FAILED' "$out/gpu_tests.log" | head -20; grep -E 'Failed|\*\*\*' "$out/ctest.log" | head -10
+echo "== failures"; grep -E '^\[  FAILED' "$out/gpu_tests.log" | head -20; grep -hE 'Failed|\*\*\*' "$out/ctest.log" "$out/ctest-cli.log" | head -14
 echo "== summary ($(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null))"
 printf '%s\n' "${rows[@]}"

@@ -1,16 +1,195 @@
-// `lmrt bench generation`: not implemented yet (says so and exits 2).
+// `lmrt bench generation MODEL --batch 1,16,64 --input 128,2048 --output 128`: static batches.
+// For each (batch, input, output) all requests (random prompt ids, fixed seed, greedy,
+// ignore_eos) are submitted at once; it reports time to first token, per-token latency
+// percentiles (the gaps between a request's successive tokens), output tokens/s, and, with
+// --hbm-gbps, the decode step against the HBM roofline: bytes that must be read per step
+// (the weights once, plus every sequence's KV) over the bandwidth. docs/benchmarks.md.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "lmrt/core/error.hpp"
+#include "lmrt/core/runtime.hpp"
 
 namespace lmrt::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<uint32_t> parse_list(const std::string& s, const char* flag) {
+  std::vector<uint32_t> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      long v = std::stol(item, &used);
+      if (used != item.size() || v <= 0) throw std::invalid_argument(item);
+      out.push_back(static_cast<uint32_t>(v));
+    } catch (const std::exception&) {
+      throw Error(LMRT_STATUS_INVALID_ARGUMENT, std::string("bench generation: ") + flag + " takes positive integers separated by commas, got '" + s + "'");
+    }
+  }
+  if (out.empty()) throw Error(LMRT_STATUS_INVALID_ARGUMENT, std::string("bench generation: ") + flag + " is empty");
+  return out;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = static_cast<size_t>(std::min<double>(v.size() - 1, std::floor(p / 100.0 * (v.size() - 1) + 0.5)));
+  return v[i];
+}
+
+// Bytes of the dense weights (2 bytes each) from the model's config.json.
+struct Shape {
+  double weight_bytes = 0, kv_bytes_per_token = 0;
+};
+Shape model_shape(const std::string& dir) {
+  Shape s;
+  std::ifstream in(dir + "/config.json");
+  if (!in) return s;
+  auto c = nlohmann::json::parse(in, nullptr, false);
+  if (c.is_discarded()) return s;
+  const double H = c.value("hidden_size", 0), I = c.value("intermediate_size", 0), V = c.value("vocab_size", 0);
+  const double L = c.value("num_hidden_layers", 0), NH = c.value("num_attention_heads", 1);
+  const double KVH = c.value("num_key_value_heads", NH), hd = c.contains("head_dim") && c["head_dim"].is_number() ? c["head_dim"].get<double>() : H / NH;
+  const bool tied = c.value("tie_word_embeddings", false);
+  const double per_layer = H * (NH * hd + 2 * KVH * hd) + NH * hd * H + 3 * H * I + 2 * H;
+  s.weight_bytes = 2 * (V * H * (tied ? 1 : 2) + L * per_layer + H);
+  s.kv_bytes_per_token = 2 * 2 * L * KVH * hd;
+  return s;
+}
+
+struct Timeline {
+  Clock::time_point submitted;
+  std::vector<Clock::time_point> tokens;
+  bool done = false;
+  std::string error;
+};
+
+}  // namespace
 
 void add_bench_generation(CLI::App& bench, Commands& cmds) {
-  auto* cmd = bench.add_subcommand("generation", "benchmark: generation (not implemented yet)");
-  cmd->allow_extras();
-  cmd->callback([&cmds] {
-    std::cerr << "lmrt bench generation: not implemented in this build yet.\n";
-    cmds.exit_code = kExitUnavailable;
+  auto* cmd = bench.add_subcommand("generation", "static-batch generation: TTFT, per-token latency, tokens/s, roofline");
+  auto flags = std::make_shared<DeploymentFlags>(cmd, std::vector<std::string>{"model.", "engine."}, true);
+  struct Opts {
+    std::string batch = "1,16,64", input = "128,2048", output = "128", json_out;
+    double hbm_gbps = 0;
+    uint32_t warmup = 1;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("--batch", o->batch, "batch sizes, comma-separated");
+  cmd->add_option("--input", o->input, "prompt lengths in tokens, comma-separated");
+  cmd->add_option("--output", o->output, "generated tokens per request, comma-separated");
+  cmd->add_option("--hbm-gbps", o->hbm_gbps, "measured device bandwidth (GB/s) for the roofline column");
+  cmd->add_option("--json", o->json_out, "also write the results as JSON to this file");
+  cmd->add_option("--warmup", o->warmup, "warm-up runs before measuring (batch 1, 16 tokens)");
+  cmd->callback([flags, o, &cmds] {
+    try {
+      const auto batches = parse_list(o->batch, "--batch"), inputs = parse_list(o->input, "--input"),
+                 outputs = parse_list(o->output, "--output");
+      Runtime rt(flags->build());
+      const auto info = rt.info();
+      const uint32_t vocab = info["vocab_size"].get<uint32_t>();
+      const Shape shape = model_shape(info["model_path"].get<std::string>());
+      std::mt19937 rng(1234);
+      auto run = [&](uint32_t batch, uint32_t input, uint32_t output) {
+        std::vector<Timeline> tl(batch);
+        std::mutex mu;
+        std::condition_variable cv;
+        size_t pending = batch;
+        GenerationParams g;
+        g.temperature = 0;
+        g.max_new_tokens = output;
+        g.min_new_tokens = output;
+        g.ignore_eos = true;
+        std::vector<std::vector<int32_t>> prompts(batch);
+        for (auto& p : prompts) {
+          p.resize(input);
+          for (auto& t : p) t = static_cast<int32_t>(3 + rng() % std::max<uint32_t>(vocab - 3, 1));
+        }
+        const auto t0 = Clock::now();
+        for (uint32_t i = 0; i < batch; ++i) {
+          RequestInput in;
+          in.kind = LMRT_INPUT_TOKENS;
+          in.tokens = prompts[i];
+          tl[i].submitted = Clock::now();
+          rt.submit(in, g, [&, i](const RuntimeEvent& e) {
+            const auto now = Clock::now();
+            std::lock_guard lock(mu);
+            for (size_t k = 0; k < e.tokens.size(); ++k) tl[i].tokens.push_back(now);
+            if (e.kind == LMRT_EVENT_FINISHED) {
+              tl[i].done = true;
+              tl[i].error = e.error_message;
+              --pending;
+              cv.notify_all();
+            }
+          });
+        }
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return pending == 0; });
+        const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+        std::vector<double> ttft, gaps;
+        size_t produced = 0;
+        for (auto& t : tl) {
+          if (!t.error.empty()) throw Error(LMRT_STATUS_INTERNAL, "bench generation: a request failed: " + t.error);
+          produced += t.tokens.size();
+          if (!t.tokens.empty()) ttft.push_back(std::chrono::duration<double>(t.tokens[0] - t.submitted).count());
+          for (size_t k = 1; k < t.tokens.size(); ++k)
+            gaps.push_back(std::chrono::duration<double>(t.tokens[k] - t.tokens[k - 1]).count());
+        }
+        nlohmann::json r = {{"batch", batch}, {"input", input}, {"output", output}, {"wall_s", wall},
+                            {"output_tokens", produced}, {"output_tok_s", produced / wall},
+                            {"ttft_mean_s", ttft.empty() ? 0 : std::accumulate(ttft.begin(), ttft.end(), 0.0) / ttft.size()},
+                            {"ttft_p50_s", percentile(ttft, 50)}, {"ttft_max_s", percentile(ttft, 100)},
+                            {"token_p50_ms", 1e3 * percentile(gaps, 50)}, {"token_p90_ms", 1e3 * percentile(gaps, 90)},
+                            {"token_p99_ms", 1e3 * percentile(gaps, 99)}};
+        if (o->hbm_gbps > 0 && shape.weight_bytes > 0 && !gaps.empty()) {
+          // Decode step at the average context (input + output/2) of every sequence.
+          const double bytes = shape.weight_bytes + batch * (input + output / 2.0) * shape.kv_bytes_per_token;
+          const double floor_s = bytes / (o->hbm_gbps * 1e9);
+          r["step_bytes"] = bytes;
+          r["roofline_fraction"] = floor_s / percentile(gaps, 50);
+        }
+        return r;
+      };
+      for (uint32_t w = 0; w < o->warmup; ++w) run(1, 16, 16);
+      nlohmann::json all = nlohmann::json::array();
+      std::printf("%-6s %-6s %-6s %10s %10s %10s %10s %10s %12s %9s\n", "batch", "input", "output", "ttft_ms", "tok_p50",
+                  "tok_p90", "tok_p99", "wall_s", "out_tok/s", "roofline");
+      for (uint32_t in : inputs)
+        for (uint32_t out : outputs)
+          for (uint32_t b : batches) {
+            auto r = run(b, in, out);
+            std::printf("%-6u %-6u %-6u %10.2f %10.3f %10.3f %10.3f %10.3f %12.1f %9s\n", b, in, out,
+                        1e3 * r["ttft_mean_s"].get<double>(), r["token_p50_ms"].get<double>(),
+                        r["token_p90_ms"].get<double>(), r["token_p99_ms"].get<double>(), r["wall_s"].get<double>(),
+                        r["output_tok_s"].get<double>(),
+                        r.contains("roofline_fraction") ? (std::to_string(int(100 * r["roofline_fraction"].get<double>())) + "%").c_str() : "-");
+            std::fflush(stdout);
+            all.push_back(r);
+          }
+      if (!o->json_out.empty()) {
+        std::ofstream f(o->json_out);
+        f << nlohmann::json{{"info", info}, {"hbm_gbps", o->hbm_gbps}, {"weight_bytes", shape.weight_bytes}, {"results", all}}.dump(2) << "\n";
+      }
+      cmds.exit_code = 0;
+    } catch (const Error& e) {
+      std::cerr << "lmrt bench generation: " << e.what() << "\n";
+      cmds.exit_code = 1;
+    }
   });
 }
 

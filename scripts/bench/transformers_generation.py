@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Times Hugging Face transformers on a model folder, the same static batches as
+`lmrt bench generation` (random prompt ids, greedy, a fixed number of new tokens), and
+measures the device's copy bandwidth for the roofline. Prints one JSON object per line.
+
+    python3 scripts/bench/transformers_generation.py MODEL --batch 1,16,64 --input 128,2048 --output 128 [--compile]
+
+Decode per-token latency = (time of generate(output) - time of generate(1)) / (output - 1).
+"eager" is transformers' default dynamic cache (SDPA attention); --compile adds static cache +
+torch.compile(mode="reduce-overhead") for batch 1 and the first input length (compilation is
+slow, so it runs last).
+"""
+import argparse
+import json
+import time
+
+import torch
+from transformers import AutoModelForCausalLM
+
+
+def hbm_gbps():
+    x = torch.empty(2 << 30, dtype=torch.uint8, device="cuda")
+    y = torch.empty_like(x)
+    for _ in range(3):
+        y.copy_(x)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(10):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record(); y.copy_(x); b.record(); b.synchronize()
+        times.append(a.elapsed_time(b) / 1e3)
+    times.sort()
+    return 2 * x.numel() / times[len(times) // 2] / 1e9  # bytes read + written
+
+
+def timed_generate(model, ids, new_tokens, **kw):
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                   do_sample=False, pad_token_id=0, **kw)
+    torch.cuda.synchronize()
+    return time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--batch", default="1,16,64")
+    ap.add_argument("--input", default="128,2048")
+    ap.add_argument("--output", type=int, default=128)
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--bandwidth-only", action="store_true", help="print the copy bandwidth and stop")
+    a = ap.parse_args()
+    print(json.dumps({"hbm_gbps": hbm_gbps()}), flush=True)
+    if a.bandwidth_only:
+        return
+    model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16, device_map="cuda").eval()
+    vocab = model.config.vocab_size
+    g = torch.Generator().manual_seed(1234)
+    batches = [int(b) for b in a.batch.split(",")]
+    inputs = [int(i) for i in a.input.split(",")]
+    with torch.no_grad():
+        timed_generate(model, torch.randint(3, vocab, (1, 16), generator=g).cuda(), 4)  # warm-up
+        for n in inputs:
+            for b in batches:
+                ids = torch.randint(3, vocab, (b, n), generator=g).cuda()
+                t1 = timed_generate(model, ids, 1)
+                tn = timed_generate(model, ids, a.output)
+                print(json.dumps({"mode": "eager", "batch": b, "input": n, "output": a.output, "ttft_s": t1,
+                                  "token_ms": 1e3 * (tn - t1) / (a.output - 1), "output_tok_s": b * a.output / tn}),
+                      flush=True)
+        if a.compile:
+            model.generation_config.cache_implementation = "static"
+            model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
+            ids = torch.randint(3, vocab, (1, inputs[0]), generator=g).cuda()
+            for _ in range(2):
+                timed_generate(model, ids, a.output)  # compile + warm-up
+            t1 = timed_generate(model, ids, 1)
+            tn = timed_generate(model, ids, a.output)
+            print(json.dumps({"mode": "static+compile", "batch": 1, "input": inputs[0], "output": a.output,
+                              "ttft_s": t1, "token_ms": 1e3 * (tn - t1) / (a.output - 1),
+                              "output_tok_s": a.output / tn}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
