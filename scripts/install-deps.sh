@@ -10,6 +10,10 @@ packages=(
   libcli11-dev libcpp-httplib-dev libstb-dev python3-jinja2 python3-pytest
   python3-venv python3-setuptools python3-wheel python3-yaml
 )
+# The web tests (tests/web): node + npm (playwright-core comes from npm) and Debian's
+# Chromium. A node from elsewhere (NodeSource) bundles npm and conflicts with Debian's.
+packages+=(nodejs chromium)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

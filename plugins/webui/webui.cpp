@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -77,6 +78,14 @@ void run_server(const lmrt_frontend_context* ctx) {
   httplib::Server server;
   server.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   server.set_payload_max_length(kMaxBodyBytes);
+  // An idle browser connection holds a worker until this passes, and so delays a shutdown.
+  server.set_keep_alive_timeout(1);
+  // httplib's default adds SO_REUSEPORT, with which a second server silently shares a
+  // port that is already taken; SO_REUSEADDR alone still allows a quick restart.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   auto forward = [&proxy](const httplib::Request& req, httplib::Response& res) { proxy.handle(req, res); };
   server.Get(R"(/v1/.*)", forward);
   server.Post(R"(/v1/.*)", forward);
@@ -90,13 +99,21 @@ void run_server(const lmrt_frontend_context* ctx) {
   std::string where = "http://" + o.server_name + ":" + std::to_string(o.server_port) + "/";
   g_host.log(LMRT_LOG_INFO, "serving the chat page at " + where + " for the api_server at " + o.url);
 
-  std::thread listener([&server] { server.listen_after_bind(); });
+  std::atomic<bool> listening{true};
+  std::thread listener([&] {
+    server.listen_after_bind();
+    listening = false;
+  });
   uint64_t seen = ctx->interrupt_count(ctx->host->host_context);
-  while (ctx->interrupt_count(ctx->host->host_context) == seen && server.is_running())
+  while (ctx->interrupt_count(ctx->host->host_context) == seen && listening)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   g_host.log(LMRT_LOG_INFO, "stopping");
   proxy.cancel_all();  // streamed answers end now rather than at their last token
-  server.stop();
+  // stop() does nothing until the listener thread has started listening, so repeat it.
+  while (listening) {
+    server.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   listener.join();
 }
 
