@@ -44,7 +44,7 @@ bool is_plugin_file_name(const std::string& name) {
          name.compare(name.size() - std::strlen(kSuffix), std::strlen(kSuffix), kSuffix) == 0;
 }
 
-// The folder of the module that holds this code (the executable, or liblmrt.so).
+// The folder of the module that holds this code (the executable, a test, or liblmrt.so).
 fs::path own_module_dir() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&own_module_dir), &info) && info.dli_fname) {
@@ -53,12 +53,6 @@ fs::path own_module_dir() {
     if (!ec) return p.parent_path();
   }
   return {};
-}
-
-fs::path executable_dir() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path() : p.parent_path();
 }
 
 void add_unique(std::vector<fs::path>& paths, const fs::path& p) {
@@ -84,10 +78,12 @@ PluginRegistry::PluginRegistry(std::vector<fs::path> extra_search_paths, bool in
       if (!item.empty()) add_unique(search_paths_, item);
   }
   if (include_default_paths) {
-    for (const fs::path& dir : {own_module_dir(), executable_dir()}) {
-      if (dir.empty()) continue;
-      add_unique(search_paths_, dir / ".." / LMRT_PLUGIN_SUBDIR);  // bin/../lib/lmrt/plugins
-      add_unique(search_paths_, dir / "lmrt" / "plugins");        // lib/lmrt/plugins beside liblmrt.so
+    // The module holding the core: the lmrt executable (bin/) or liblmrt.so (lib/).
+    if (fs::path dir = own_module_dir(); !dir.empty()) {
+      if (dir.filename() == "bin")
+        add_unique(search_paths_, dir / ".." / LMRT_PLUGIN_SUBDIR);  // bin/../lib/lmrt/plugins
+      else
+        add_unique(search_paths_, dir / "lmrt" / "plugins");  // lib/lmrt/plugins beside liblmrt.so
     }
     add_unique(search_paths_, LMRT_INSTALL_PLUGIN_DIR);
   }

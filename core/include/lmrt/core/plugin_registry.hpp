@@ -2,8 +2,9 @@
 //
 // Plugins are shared objects named liblmrt-<name>.so. They are looked for in, in
 // order: the deployment's plugins.search_paths, the folders in LMRT_PLUGIN_PATH
-// (colon-separated), <executable dir>/../lib/lmrt/plugins (the build and install
-// trees share that layout), and the install directory. A plugin is loaded with
+// (colon-separated), lib/lmrt/plugins of the tree holding the core (found from the
+// lmrt executable in bin/ or from liblmrt.so in lib/; the build and install trees
+// share that layout), and the install directory. A plugin is loaded with
 // RTLD_NOW | RTLD_LOCAL through Boost.DLL and stays loaded until the registry is
 // destroyed, which happens after everything the plugins made is gone.
 #pragma once
