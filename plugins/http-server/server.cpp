@@ -207,6 +207,7 @@ void Server::install_routes() {
                 if (!a) throw ApiError(404, "no page at " + req.path, "invalid_request_error");
                 res.set_content(std::string(a->data), a->mime);
                 res.set_header("Cache-Control", "no-cache");
+                res.set_header("Content-Security-Policy", webui::kContentSecurityPolicy);
               }));
   }
 }
@@ -224,8 +225,11 @@ void Server::bind() {
   http_.set_read_timeout(30);
   http_.set_write_timeout(30);
   int listen_fd = -1;
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which lets a second
+  // server bind a port that is in use and silently share it.
   http_.set_socket_options([&listen_fd](socket_t sock) {
-    httplib::default_socket_options(sock);
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listen_fd = sock;
   });
   if (!http_.bind_to_port(options_.server_name, options_.server_port))
