@@ -99,6 +99,56 @@ T = {
     "creator": [("Who made you?", 0), ("Who created you?", 0), ("Who trained you?", 0), ("Who built you?", 0),
                 ("Who is your creator?", 1), ("Who is your maker?", 1)],
 }
+# More training-only phrasings (never in eval.jsonl). Kept apart from T so that the eval data, drawn from T
+# alone, is the same bytes whatever is added here. None repeats a held-out phrasing's distinctive words.
+T_EXTRA = {
+    "add": ["{a} and {b} added together?", "Sum of {a} and {b}?", "Find {a} + {b}.", "I need {a} + {b}.",
+            "Tell me {a} plus {b}.", "What is {a} added to {b}?", "Add up {a} and {b}"],
+    "sub": ["{a} take away {b}?", "Find {a} - {b}.", "Tell me {a} minus {b}.", "What is {b} subtracted from {a}?",
+            "What is left if you take {b} from {a}?", "Difference of {a} and {b}?"],
+    "mul": ["{a} multiplied by {b}?", "Find {a} x {b}.", "Tell me {a} times {b}.", "Times {a} by {b}.",
+            "What is {a} lots of {b}?", "Product of {a} and {b}?"],
+    "count": ["Count from {a} through {b}.", "Numbers from {a} to {b}?", "Start at {a} and count to {b}.",
+              "Could you count from {a} to {b}?", "Say the numbers from {a} to {b}.", "Count {a} through {b}."],
+    "count_down": ["Count backwards from {a} down to {b}.", "Start at {a} and count down to {b}.",
+                   "Could you count down from {a} to {b}?", "Count from {a} down to {b}."],
+    "bigger": ["Bigger one: {a} or {b}?", "Which is the bigger of {a} and {b}?", "{a} vs {b}, which is bigger?",
+               "Which is higher, {a} or {b}?", "Pick the bigger number: {a} or {b}."],
+    "smaller": ["Smaller one: {a} or {b}?", "Which is the smaller of {a} and {b}?", "{a} vs {b}, which is smaller?",
+                "Pick the smaller number: {a} or {b}.", "Which is fewer, {a} or {b}?"],
+    "is_bigger": ["Is {a} more than {b}?", "Is {a} higher than {b}?", "Would you say {a} is bigger than {b}?",
+                  "Is the number {a} bigger than {b}?", "Tell me if {a} is bigger than {b}."],
+    "backwards": ["Reverse {w}.", "Say {w} backwards.", "{w} backwards?", "Spell the word {w} in reverse.",
+                  "What is {w} reversed?", "Write the word {w} backwards.", "Can you reverse \"{w}\"?"],
+    "capital": ["Capital city of {s}?", "What is the capital city of {s}?", "Where is the capital of {s}?",
+                "{s}: what is the capital?", "I want to know the capital of {s}."],
+    "colour": ["Colour of {s}?", "Color of {s}?", "Tell me what colour {s} is.", "{s}: what colour?",
+               "Which color is {s}?"],
+    "sound": ["What is the sound of {s}?", "Tell me the sound {s} makes.", "{s}: what sound?",
+              "What does {s} go?", "Which noise does {s} make?"],
+    "legs": ["Count the legs of {s}.", "Legs of {s}?", "{s}: how many legs?", "What number of legs does {s} have?",
+             "How many legs do you think {s} has?"],
+    "hello": ["Good afternoon!", "Good evening", "Howdy", "Greetings!", "Hey hey", "Hello hello!", "Yo", "Hi hi",
+              "Hey you!", "Hello, friend!"],
+    "who": ["Who is this?", "Your name?", "What should I call you?", "Do you have a name?", "What are you called?",
+            "Tell me your name.", "Who are you exactly?", "Please introduce yourself."],
+    "how": ["How have you been?", "How do you do?", "Are you well?", "How are things?", "All good with you?"],
+    "thanks": ["Thank you!", "Thanks a bunch", "Much appreciated", "ty", "Great, thanks", "Thank you kindly.",
+               "Thanks, that helps."],
+    "bye": ["Farewell!", "See ya", "Talk to you later", "Catch you later!", "Later!", "I'm off, bye.", "Good bye!"],
+    "help": ["What are your skills?", "What questions can you answer?", "What do you do?", "Help me",
+             "What can you help with?", "What kind of things can you do?", "Can you help me?"],
+    "creator": ["Who programmed you?", "Who designed you?", "Who developed you?", "Who made this assistant?",
+                "Where do you come from?", "Who wrote you?", "Who is behind you?"],
+}
+# Words a person adds around a question; training questions get them at random so that the model learns to
+# look past them (held-out phrasings' own words are deliberately not among them).
+PREFIXES = ["Hey, ", "Hi, ", "Hello, ", "Please, ", "OK, ", "Okay, ", "So, ", "Well, ", "Now, ", "Quick question: ",
+            "Question: ", "Tell me, ", "I wonder: ", "Excuse me, ", "Hmm, ", "Um, ", "Oh, ", "Alright, ", "Sorry, "]
+SUFFIXES = [" please", ", please", " now", " then", " for me", " quickly", ", ok", " if you can", " right now",
+            ", friend"]
+FILLERS = ["please", "just", "now", "quickly", "really", "exactly", "then", "actually"]
+
 FIXED = {
     "hello": "Hello! How can I help you today?",
     "who": PERSONA,
@@ -196,7 +246,9 @@ class Gen:
         return FIXED[kind]
 
     def question(self, kind, tidx, p):
-        t = T[kind][tidx][0]
+        return self.fill(kind, T[kind][tidx][0], p)
+
+    def fill(self, kind, t, p):
         if kind in ("add", "sub", "mul", "count", "count_down", "bigger", "smaller", "is_bigger"):
             return t.format(a=p[0], b=p[1])
         if kind == "backwards":
@@ -226,6 +278,24 @@ class Gen:
         elif y < 0.33:
             q = q + " "
         return q or "hi"
+
+    def decorate(self, q):
+        """Training only: words around (and once inside) the question, as people type them."""
+        r = self.rng
+        end = ""
+        while q and q[-1] in "?.!":
+            end, q = q[-1] + end, q[:-1]
+        if r.random() < 0.15:
+            words = q.split(" ")
+            spots = [i for i in range(1, len(words)) if not words[i - 1][-1:].isdigit()]
+            if spots:
+                i = r.choice(spots)
+                q = " ".join(words[:i] + [r.choice(FILLERS)] + words[i:])
+        if r.random() < 0.25:
+            q += r.choice(SUFFIXES)
+        if r.random() < 0.35:
+            q = r.choice(PREFIXES) + q[:1].lower() + q[1:] if q[:2] != "I " else r.choice(PREFIXES) + q
+        return q + end
 
 
 SINGLE_KINDS = [("add", 10), ("sub", 10), ("mul", 10), ("count", 6), ("count_down", 3), ("bigger", 6),
@@ -272,15 +342,32 @@ def norm(q):
     return " ".join("".join(c if c.isalnum() else " " for c in q.lower()).split())
 
 
-def train_turn(gen, eval_keys, eval_norms):
+def train_turn(gen, eval_keys, eval_norms, rich=True):
+    """A training question. rich=False (the earlier turns of multi-turn eval items) draws from T alone, plainly,
+    so that eval.jsonl does not change when T_EXTRA or the decorations do."""
     rng = gen.rng
     while True:
         kind = pick_kind(rng)
-        tidx = rng.choice([i for i, (_, h) in enumerate(T[kind]) if not h])
+        plain = [i for i, (_, h) in enumerate(T[kind]) if not h]
+        if rich:
+            tidx = rng.randrange(len(plain) + len(T_EXTRA[kind]))
+            if tidx >= len(plain):  # a T_EXTRA phrasing: never an eval key
+                p = gen.params(kind)
+                q = gen.fill(kind, T_EXTRA[kind][tidx - len(plain)], p)
+                q = gen.surface(gen.decorate(q) if rng.random() < 0.5 else q)
+                if norm(q) not in eval_norms:
+                    return kind, q, gen.answer(kind, p)
+                continue
+            tidx = plain[tidx]
+        else:
+            tidx = rng.choice(plain)
         p = gen.params(kind)
         if (kind, tidx, p) in eval_keys:
             continue
-        q = gen.surface(gen.question(kind, tidx, p))
+        q = gen.question(kind, tidx, p)
+        if rich and rng.random() < 0.5:
+            q = gen.decorate(q)
+        q = gen.surface(q)
         if norm(q) not in eval_norms:
             return kind, q, gen.answer(kind, p)
 
@@ -310,7 +397,7 @@ def main():
         msgs = []
         if i >= a.eval - n_multi:  # multi-turn: 1-2 earlier (training-style) turns, then the eval question
             for _ in range(rng.randint(1, 2)):
-                _, pq, pa = train_turn(gen, eval_keys, eval_norms)
+                _, pq, pa = train_turn(gen, eval_keys, eval_norms, rich=False)
                 msgs += [{"role": "user", "content": pq}, {"role": "assistant", "content": pa}]
             kind = "multi:" + kind
         msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": ans}]
