@@ -30,7 +30,7 @@ void add_frontend_commands(CLI::App& app, Commands& cmds) {
   {
     auto* cmd = app.add_subcommand("chat", "chat with a model in the terminal (streaming, multi-turn)");
     auto flags = std::make_shared<DeploymentFlags>(cmd, std::vector<std::string>{"model.", "engine."}, true);
-    cmd->callback([flags, &cmds] { cmds.exit_code = run_or_unavailable("chat", "cli-chat", flags->build()); });
+    cmd->callback([flags, &cmds] { cmds.exit_code = run_or_unavailable("chat", "cli-chat", flags->build_or_bundled_model()); });
   }
   auto* serve = app.add_subcommand("serve", "serve a model over HTTP, or talk to a server");
   serve->require_subcommand(1);
@@ -39,7 +39,7 @@ void add_frontend_commands(CLI::App& app, Commands& cmds) {
     auto flags = std::make_shared<DeploymentFlags>(
         cmd, std::vector<std::string>{"model.", "engine.", "frontends.http-server."}, true);
     cmd->callback([flags, &cmds] {
-      cmds.exit_code = run_or_unavailable("serve api_server", "http-server", flags->build());
+      cmds.exit_code = run_or_unavailable("serve api_server", "http-server", flags->build_or_bundled_model());
     });
   }
   {

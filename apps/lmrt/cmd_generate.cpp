@@ -68,7 +68,7 @@ int run_generate(const DeploymentFlags& flags, const GenerateOptions& o, CLI::Ap
   }
   if (prompts.empty()) fail(LMRT_STATUS_INVALID_ARGUMENT, "generate: give --prompt TEXT or --prompts-file FILE");
 
-  Deployment d = flags.build();
+  Deployment d = flags.build_or_bundled_model();
   log::set_level(d.log_level());
   Runtime runtime(d);
   GenerationParams gen = runtime.default_generation();

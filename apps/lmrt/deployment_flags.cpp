@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "lmrt/core/bundled_model.hpp"
+#include "lmrt/core/error.hpp"
+
 namespace lmrt::app {
 namespace {
 
@@ -58,6 +61,18 @@ Deployment DeploymentFlags::build() const {
     else
       d.set(b->key, b->value, b->flag);
   }
+  return d;
+}
+
+Deployment DeploymentFlags::build_or_bundled_model() const {
+  Deployment d = build();
+  if (!d.model().path.empty()) return d;
+  const auto bundled = bundled_model();
+  if (!bundled)
+    throw Error(LMRT_STATUS_NOT_FOUND, std::string("no model given and the bundled ") + kBundledModelName +
+                                           " was not found (looked in " + bundled_model_search_paths() +
+                                           "): pass a model folder, e.g. `lmrt chat MODEL_DIR`");
+  d.set("model.path", bundled->string(), "bundled model");
   return d;
 }
 

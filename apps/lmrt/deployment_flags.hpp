@@ -25,6 +25,10 @@ class DeploymentFlags {
   // Throws lmrt::Error naming the file:line or the flag.
   Deployment build() const;
 
+  // build(), and when neither MODEL nor the file names a model, the bundled one (lmrt-chat-tiny):
+  // what `lmrt chat`, `generate` and `serve api_server` run with no arguments.
+  Deployment build_or_bundled_model() const;
+
   const std::string& model_path() const { return model_path_; }
 
  private:

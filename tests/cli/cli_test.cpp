@@ -215,6 +215,30 @@ TEST(Cli, MissingFrontendPluginExits2) {
   fs::remove_all(dir);
 }
 
+// With no model named, chat / generate / serve load the bundled lmrt-chat-tiny (docs/chat-model.md).
+TEST(Cli, ChatWithNoModelTalksWithTheBundledModel) {
+  if (!fs::exists(fs::path(LMRT_SOURCE_DIR) / "models" / "lmrt-chat-tiny" / "config.json"))
+    GTEST_SKIP() << "models/lmrt-chat-tiny is absent";
+  fs::path dir = temp_dir("bundled");
+  std::ofstream(dir / "greedy.yaml") << "generation:\n  temperature: 0\nlog_level: error\n";
+  auto r = run_command("env -u LMRT_DEFAULT_MODEL " + kLmrt + " chat --config " + quote((dir / "greedy.yaml").string()),
+                       "What is 3 + 4?\nSpell cat backwards.\nreset\nWhat is the capital of France?\nexit\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("3 + 4 = 7."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tac"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("The capital of France is Paris."), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, DefaultModelFollowsLmrtDefaultModel) {
+  REQUIRE_TESTDATA();
+  Gold gold = read_gold();
+  auto r = run_command("LMRT_DEFAULT_MODEL=" + quote(models("stories260k")) + " " + kLmrt +
+                       " generate --prompt 'Once upon a time' --max-new-tokens 64 --temperature 0 --log-level error");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, gold.text64 + "\n");
+}
+
 TEST(Cli, MissingModelIsAClearError) {
   auto r = run_command(kLmrt + " generate /nonexistent/model --prompt hi --log-level error");
   EXPECT_NE(r.exit_code, 0);
