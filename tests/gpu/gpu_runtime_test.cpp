@@ -3,6 +3,8 @@
 // same greedy generations as the cpu engine. Skips without a GPU or without the test data.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -20,8 +22,11 @@ using lmrt::gputest::kGpu;
 
 namespace {
 
-#define REQUIRE_TESTDATA() \
-  if (!fs::exists(lmrt::gputest::testdata_dir() / "models" / "stories260k")) GTEST_SKIP() << "test data is absent"
+// The model and the calibration text that mixed_prompts() cuts prompts from.
+#define REQUIRE_TESTDATA()                                                           \
+  if (!fs::exists(lmrt::gputest::testdata_dir() / "models" / "stories260k") ||       \
+      !fs::exists(lmrt::gputest::testdata_dir() / "calib" / "tinyshakespeare.txt")) \
+  GTEST_SKIP() << "test data (models/stories260k, calib/tinyshakespeare.txt) is absent"
 
 struct Outcome {
   std::string text;
@@ -98,6 +103,7 @@ std::vector<std::vector<int32_t>> mixed_prompts(Runtime& rt, size_t n, uint32_t 
   std::ifstream in(lmrt::gputest::testdata_dir() / "calib" / "tinyshakespeare.txt");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   std::vector<int32_t> all = rt.encode(text.substr(0, 200000), false);
+  if (all.size() < 1000) throw std::runtime_error("mixed_prompts: the calibration text is missing or too short");
   std::mt19937 rng(seed);
   std::vector<std::vector<int32_t>> out;
   int32_t bos = rt.tokenizer().bos_id().value_or(1);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -23,8 +25,10 @@ namespace {
 
 const fs::path kTestdata = LMRT_TESTDATA_DIR;
 
-#define REQUIRE_TESTDATA() \
-  if (!fs::exists(kTestdata / "models" / "stories260k")) GTEST_SKIP() << "../shared/testdata is absent"
+// The model and the calibration text that mixed_prompts() cuts prompts from.
+#define REQUIRE_TESTDATA()                                                                                        \
+  if (!fs::exists(kTestdata / "models" / "stories260k") || !fs::exists(kTestdata / "calib" / "tinyshakespeare.txt")) \
+  GTEST_SKIP() << "../shared/testdata (models/stories260k, calib/tinyshakespeare.txt) is absent"
 
 struct Outcome {
   std::string text;
@@ -100,6 +104,7 @@ std::vector<std::vector<int32_t>> mixed_prompts(Runtime& rt, size_t n, uint32_t 
   std::ifstream in(kTestdata / "calib" / "tinyshakespeare.txt");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   std::vector<int32_t> all = rt.encode(text.substr(0, 200000), false);
+  if (all.size() < 1000) throw std::runtime_error("mixed_prompts: the calibration text is missing or too short");
   std::mt19937 rng(seed);
   std::vector<std::vector<int32_t>> out;
   int32_t bos = rt.tokenizer().bos_id().value_or(1);

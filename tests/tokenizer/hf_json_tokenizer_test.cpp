@@ -30,6 +30,7 @@ TEST(HfJsonTokenizer, Stories260kPublishedPromptIds) {
 
 TEST(HfJsonTokenizer, SameIdsAsTokenizerModelOnCalibrationText) {
   LMRT_REQUIRE_PATH(stories_dir());
+  LMRT_REQUIRE_PATH(test::testdata() / "calib");
   JsonOnly json;
   const auto from_json = Tokenizer::load(json.dir.path());
   const auto from_model = Tokenizer::load(stories_dir());
