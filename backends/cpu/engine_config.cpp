@@ -46,6 +46,13 @@ EngineConfig parse_engine_config(std::string_view yaml) {
       config_error(n.Mark(), "engine.dtype '" + value + "' is not one of auto, float32, float16, bfloat16");
     config.dtype = value;
   }
+  if (const YAML::Node n = root["tp"]; n && !n.IsNull()) {
+    long long value = 0;
+    if (!n.IsScalar() || !YAML::convert<long long>::decode(n, value) || value < 1 || value > 64)
+      config_error(n.Mark(), "engine.tp must be an integer in [1, 64], got '" +
+                                 (n.IsScalar() ? n.Scalar() : std::string("a non-scalar")) + "'");
+    config.tp = static_cast<unsigned>(value);
+  }
   return config;
 }
 

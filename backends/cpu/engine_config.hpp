@@ -9,6 +9,7 @@ namespace lmrt::cpu {
 struct EngineConfig {
   unsigned num_threads = 0;   // 0 = std::thread::hardware_concurrency()
   std::string dtype = "auto"; // auto | float32 | float16 | bfloat16 (all computed in fp32)
+  unsigned tp = 1;            // simulated tensor-parallel ranks
 };
 
 // Parses the engine section; other keys are ignored (they belong to the core).

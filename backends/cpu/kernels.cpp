@@ -91,23 +91,97 @@ void matmul_rows(const float* x, size_t num_tokens, size_t ldx, const float* w, 
   }
 }
 
+typedef double v8d __attribute__((vector_size(64)));
+
+inline v8d load8d(const float* p) noexcept { return __builtin_convertvector(load8(p), v8d); }
+
+inline double reduce_lanes(v8d acc, double tail) noexcept {
+  return (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) + tail;
+}
+
+inline void dot4_f64(const float* __restrict w0, const float* __restrict w1, const float* __restrict w2,
+                     const float* __restrict w3, const float* __restrict x, size_t n, double* out) noexcept {
+  v8d a0 = {}, a1 = {}, a2 = {}, a3 = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const v8d xv = load8d(x + i);
+    a0 += load8d(w0 + i) * xv;
+    a1 += load8d(w1 + i) * xv;
+    a2 += load8d(w2 + i) * xv;
+    a3 += load8d(w3 + i) * xv;
+  }
+  double t0 = 0., t1 = 0., t2 = 0., t3 = 0.;
+  for (; i < n; ++i) {
+    const double xi = x[i];
+    t0 += double(w0[i]) * xi;
+    t1 += double(w1[i]) * xi;
+    t2 += double(w2[i]) * xi;
+    t3 += double(w3[i]) * xi;
+  }
+  out[0] = reduce_lanes(a0, t0);
+  out[1] = reduce_lanes(a1, t1);
+  out[2] = reduce_lanes(a2, t2);
+  out[3] = reduce_lanes(a3, t3);
+}
+
+inline double dot_f64(const float* __restrict a, const float* __restrict b, size_t n) noexcept {
+  v8d acc = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) acc += load8d(a + i) * load8d(b + i);
+  double tail = 0.;
+  for (; i < n; ++i) tail += double(a[i]) * b[i];
+  return reduce_lanes(acc, tail);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void matmul_rows_f64(const float* x, size_t num_tokens, size_t ldx, const float* w, size_t r_begin, size_t r_end,
+                     size_t in, double* y, size_t ldy) {
+  constexpr size_t kTokenTile = 8;
+  for (size_t t0 = 0; t0 < num_tokens; t0 += kTokenTile) {
+    const size_t t1 = std::min(num_tokens, t0 + kTokenTile);
+    size_t r = r_begin;
+    for (; r + 4 <= r_end; r += 4) {
+      const float* wr = w + r * in;
+      for (size_t t = t0; t < t1; ++t) dot4_f64(wr, wr + in, wr + 2 * in, wr + 3 * in, x + t * ldx, in, y + t * ldy + r);
+    }
+    for (; r < r_end; ++r)
+      for (size_t t = t0; t < t1; ++t) y[t * ldy + r] = dot_f64(w + r * in, x + t * ldx, in);
+  }
+}
+
+// Row blocks for `rows` outputs: multiples of 4 starting at multiples of 4, so
+// whether a row is computed four at a time depends on the weight's shape only.
+// Small products get fewer tasks: a task should be worth more than handing it out.
+size_t row_block(const ThreadPool& pool, size_t rows, size_t in, size_t num_tokens) {
+  constexpr size_t kMinTaskFlops = 1 << 16;
+  const size_t work = rows * in * num_tokens;
+  const size_t tasks = std::clamp<size_t>(work / kMinTaskFlops, 1, static_cast<size_t>(pool.size()) * 4);
+  return ((rows + tasks - 1) / tasks + 3) / 4 * 4;
+}
+
 }  // namespace
 
 float dot(const float* __restrict a, const float* __restrict b, size_t n) noexcept { return dot_impl(a, b, n); }
 
 void matmul(ThreadPool& pool, const float* x, size_t num_tokens, size_t ldx, const float* w, const float* bias,
             size_t rows, size_t in, float* y, size_t ldy) {
-  // Row blocks are multiples of 4 and start at multiples of 4, so whether a row is
-  // computed by dot4 or dot depends on the weight's shape only. Small products get
-  // fewer tasks: a task should be worth more than the cost of handing it out.
-  constexpr size_t kMinTaskFlops = 1 << 16;
-  const size_t work = rows * in * num_tokens;
-  const size_t tasks = std::clamp<size_t>(work / kMinTaskFlops, 1, static_cast<size_t>(pool.size()) * 4);
-  const size_t block = ((rows + tasks - 1) / tasks + 3) / 4 * 4;
+  const size_t block = row_block(pool, rows, in, num_tokens);
   const size_t num_blocks = (rows + block - 1) / block;
   pool.parallel_for(num_blocks, [&](size_t b) {
     const size_t r_begin = b * block, r_end = std::min(rows, r_begin + block);
     matmul_rows(x, num_tokens, ldx, w, bias, r_begin, r_end, in, y, ldy);
+  });
+}
+
+void matmul_f64(ThreadPool& pool, const float* x, size_t num_tokens, size_t ldx, const float* w, size_t rows,
+                size_t in, double* y, size_t ldy) {
+  const size_t block = row_block(pool, rows, in, num_tokens);
+  const size_t num_blocks = (rows + block - 1) / block;
+  pool.parallel_for(num_blocks, [&](size_t b) {
+    const size_t r_begin = b * block, r_end = std::min(rows, r_begin + block);
+    matmul_rows_f64(x, num_tokens, ldx, w, r_begin, r_end, in, y, ldy);
   });
 }
 
@@ -127,6 +201,10 @@ void swiglu(const float* gate, const float* up, size_t n, float* out) noexcept {
 
 void add_inplace(float* y, const float* x, size_t n) noexcept {
   for (size_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void add_rounded(float* y, const double* x, size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) y[i] += static_cast<float>(x[i]);
 }
 
 }  // namespace lmrt::cpu

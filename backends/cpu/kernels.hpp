@@ -20,6 +20,14 @@ float dot(const float* a, const float* b, size_t n) noexcept;
 void matmul(ThreadPool& pool, const float* x, size_t num_tokens, size_t ldx, const float* w, const float* bias,
             size_t rows, size_t in, float* y, size_t ldy);
 
+// The same product with each dot product accumulated in double and Y in double:
+// the row-parallel projections (wo, w2), whose per-rank partial sums are added
+// across tensor-parallel ranks before rounding once to fp32. Products of two
+// floats are exact in double, so how the sum is split between ranks changes only
+// bits far below fp32 precision. Same lanes as dot(), same row blocking.
+void matmul_f64(ThreadPool& pool, const float* x, size_t num_tokens, size_t ldx, const float* w, size_t rows,
+                size_t in, double* y, size_t ldy);
+
 // out = x * (1 / sqrt(mean(x^2) + eps)) * weight, one row.
 void rms_norm(const float* x, const float* weight, size_t n, float eps, float* out) noexcept;
 
@@ -28,5 +36,8 @@ void swiglu(const float* gate, const float* up, size_t n, float* out) noexcept;
 
 // y += x, elementwise.
 void add_inplace(float* y, const float* x, size_t n) noexcept;
+
+// y += (float)x, elementwise: a double sum rounded once, then added in fp32.
+void add_rounded(float* y, const double* x, size_t n) noexcept;
 
 }  // namespace lmrt::cpu
