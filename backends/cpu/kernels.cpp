@@ -91,24 +91,37 @@ void matmul_rows(const float* x, size_t num_tokens, size_t ldx, const float* w, 
   }
 }
 
-typedef double v8d __attribute__((vector_size(64)));
+// Double accumulation in the same 8 lanes (lane = index mod 8), kept as two
+// 4-lane halves: GCC lowers 4-double vectors well on SSE2 and AVX2 alike.
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
 
-inline v8d load8d(const float* p) noexcept { return __builtin_convertvector(load8(p), v8d); }
+struct Acc8d {
+  v4d lo = {}, hi = {};  // lanes 0-3 and 4-7
+};
 
-inline double reduce_lanes(v8d acc, double tail) noexcept {
-  return (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) + tail;
+__attribute__((always_inline)) inline v4d load4d(const float* p) noexcept {
+  v4f v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, v4d);
 }
 
-inline void dot4_f64(const float* __restrict w0, const float* __restrict w1, const float* __restrict w2,
-                     const float* __restrict w3, const float* __restrict x, size_t n, double* out) noexcept {
-  v8d a0 = {}, a1 = {}, a2 = {}, a3 = {};
+__attribute__((always_inline)) inline double reduce_lanes(const Acc8d& a, double tail) noexcept {
+  return (((a.lo[0] + a.lo[1]) + (a.lo[2] + a.lo[3])) + ((a.hi[0] + a.hi[1]) + (a.hi[2] + a.hi[3]))) + tail;
+}
+
+// Products of floats are exact in double; only the sums round.
+__attribute__((always_inline)) inline void dot4_f64(const float* __restrict w0, const float* __restrict w1,
+                                                    const float* __restrict w2, const float* __restrict w3,
+                                                    const float* __restrict x, size_t n, double* out) noexcept {
+  Acc8d a0, a1, a2, a3;
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    const v8d xv = load8d(x + i);
-    a0 += load8d(w0 + i) * xv;
-    a1 += load8d(w1 + i) * xv;
-    a2 += load8d(w2 + i) * xv;
-    a3 += load8d(w3 + i) * xv;
+    const v4d xl = load4d(x + i), xh = load4d(x + i + 4);
+    a0.lo += load4d(w0 + i) * xl, a0.hi += load4d(w0 + i + 4) * xh;
+    a1.lo += load4d(w1 + i) * xl, a1.hi += load4d(w1 + i + 4) * xh;
+    a2.lo += load4d(w2 + i) * xl, a2.hi += load4d(w2 + i + 4) * xh;
+    a3.lo += load4d(w3 + i) * xl, a3.hi += load4d(w3 + i + 4) * xh;
   }
   double t0 = 0., t1 = 0., t2 = 0., t3 = 0.;
   for (; i < n; ++i) {
@@ -124,10 +137,14 @@ inline void dot4_f64(const float* __restrict w0, const float* __restrict w1, con
   out[3] = reduce_lanes(a3, t3);
 }
 
-inline double dot_f64(const float* __restrict a, const float* __restrict b, size_t n) noexcept {
-  v8d acc = {};
+__attribute__((always_inline)) inline double dot_f64(const float* __restrict a, const float* __restrict b,
+                                                     size_t n) noexcept {
+  Acc8d acc;
   size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) acc += load8d(a + i) * load8d(b + i);
+  for (; i + kLanes <= n; i += kLanes) {
+    acc.lo += load4d(a + i) * load4d(b + i);
+    acc.hi += load4d(a + i + 4) * load4d(b + i + 4);
+  }
   double tail = 0.;
   for (; i < n; ++i) tail += double(a[i]) * b[i];
   return reduce_lanes(acc, tail);
