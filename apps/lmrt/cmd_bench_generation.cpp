@@ -18,59 +18,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_support.hpp"
 #include "commands.hpp"
 #include "lmrt/core/error.hpp"
+#include "lmrt/core/log.hpp"
 #include "lmrt/core/runtime.hpp"
 
 namespace lmrt::app {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<uint32_t> parse_list(const std::string& s, const char* flag) {
-  std::vector<uint32_t> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      long v = std::stol(item, &used);
-      if (used != item.size() || v <= 0) throw std::invalid_argument(item);
-      out.push_back(static_cast<uint32_t>(v));
-    } catch (const std::exception&) {
-      throw Error(LMRT_STATUS_INVALID_ARGUMENT, std::string("bench generation: ") + flag + " takes positive integers separated by commas, got '" + s + "'");
-    }
-  }
-  if (out.empty()) throw Error(LMRT_STATUS_INVALID_ARGUMENT, std::string("bench generation: ") + flag + " is empty");
-  return out;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = static_cast<size_t>(std::min<double>(v.size() - 1, std::floor(p / 100.0 * (v.size() - 1) + 0.5)));
-  return v[i];
-}
-
-// Bytes of the dense weights (2 bytes each) from the model's config.json.
-struct Shape {
-  double weight_bytes = 0, kv_bytes_per_token = 0;
-};
-Shape model_shape(const std::string& dir) {
-  Shape s;
-  std::ifstream in(dir + "/config.json");
-  if (!in) return s;
-  auto c = nlohmann::json::parse(in, nullptr, false);
-  if (c.is_discarded()) return s;
-  const double H = c.value("hidden_size", 0), I = c.value("intermediate_size", 0), V = c.value("vocab_size", 0);
-  const double L = c.value("num_hidden_layers", 0), NH = c.value("num_attention_heads", 1);
-  const double KVH = c.value("num_key_value_heads", NH), hd = c.contains("head_dim") && c["head_dim"].is_number() ? c["head_dim"].get<double>() : H / NH;
-  const bool tied = c.value("tie_word_embeddings", false);
-  const double per_layer = H * (NH * hd + 2 * KVH * hd) + NH * hd * H + 3 * H * I + 2 * H;
-  s.weight_bytes = 2 * (V * H * (tied ? 1 : 2) + L * per_layer + H);
-  s.kv_bytes_per_token = 2 * 2 * L * KVH * hd;
-  return s;
-}
 
 struct Timeline {
   Clock::time_point submitted;
@@ -98,12 +55,14 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
   cmd->add_option("--warmup", o->warmup, "warm-up runs before measuring (batch 1, 16 tokens)");
   cmd->callback([flags, o, &cmds] {
     try {
-      const auto batches = parse_list(o->batch, "--batch"), inputs = parse_list(o->input, "--input"),
-                 outputs = parse_list(o->output, "--output");
-      Runtime rt(flags->build());
+      const auto batches = parse_positive_list(o->batch, "bench generation", "--batch"), inputs = parse_positive_list(o->input, "bench generation", "--input"),
+                 outputs = parse_positive_list(o->output, "bench generation", "--output");
+      const Deployment d = flags->build();
+      log::set_level(d.log_level());
+      Runtime rt(d);
       const auto info = rt.info();
       const uint32_t vocab = info["vocab_size"].get<uint32_t>();
-      const Shape shape = model_shape(info["model_path"].get<std::string>());
+      const DenseShape shape = dense_shape(info["model_path"].get<std::string>());
       std::mt19937 rng(1234);
       auto run = [&](uint32_t batch, uint32_t input, uint32_t output) {
         std::vector<Timeline> tl(batch);
@@ -139,7 +98,7 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
           });
         }
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return pending == 0; });
+        const uint64_t peak_blocks = wait_tracking_kv_blocks(lock, cv, [&] { return pending == 0; }, rt);
         const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
         std::vector<double> ttft, gaps;
         size_t produced = 0;
@@ -155,7 +114,8 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
                             {"ttft_mean_s", ttft.empty() ? 0 : std::accumulate(ttft.begin(), ttft.end(), 0.0) / ttft.size()},
                             {"ttft_p50_s", percentile(ttft, 50)}, {"ttft_max_s", percentile(ttft, 100)},
                             {"token_p50_ms", 1e3 * percentile(gaps, 50)}, {"token_p90_ms", 1e3 * percentile(gaps, 90)},
-                            {"token_p99_ms", 1e3 * percentile(gaps, 99)}};
+                            {"token_p99_ms", 1e3 * percentile(gaps, 99)}, {"peak_kv_blocks", peak_blocks},
+                            {"peak_kv_bytes", peak_blocks * info["kv_block_bytes"].get<uint64_t>()}};
         if (o->hbm_gbps > 0 && shape.weight_bytes > 0 && !gaps.empty()) {
           // Decode step at the average context (input + output/2) of every sequence.
           const double bytes = shape.weight_bytes + batch * (input + output / 2.0) * shape.kv_bytes_per_token;
@@ -181,9 +141,14 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
             std::fflush(stdout);
             all.push_back(r);
           }
+      const auto weights = info["weight_bytes"].get<uint64_t>();
+      std::printf("memory: weights %.2f GiB on %s, KV pool %u blocks x %.2f MiB; peak host RSS %.2f GiB\n",
+                  weights / 1073741824.0, info["device"].get<std::string>().c_str(), info["kv_blocks"].get<uint32_t>(),
+                  info["kv_block_bytes"].get<uint64_t>() / 1048576.0, peak_rss_bytes() / 1073741824.0);
       if (!o->json_out.empty()) {
         std::ofstream f(o->json_out);
-        f << nlohmann::json{{"info", info}, {"hbm_gbps", o->hbm_gbps}, {"weight_bytes", shape.weight_bytes}, {"results", all}}.dump(2) << "\n";
+        f << nlohmann::json{{"info", info}, {"hbm_gbps", o->hbm_gbps}, {"weight_bytes", shape.weight_bytes},
+                            {"peak_rss_bytes", peak_rss_bytes()}, {"results", all}}.dump(2) << "\n";
       }
       cmds.exit_code = 0;
     } catch (const Error& e) {

@@ -297,6 +297,7 @@ nlohmann::json Runtime::info() const {
       {"cache_block_seq_len", m.block_seq_len},
       {"kv_blocks", m.capacity.num_blocks},
       {"kv_block_bytes", m.capacity.block_bytes},
+      {"weight_bytes", m.capacity.weight_bytes},
       {"enable_prefix_caching", ec.enable_prefix_caching},
       {"stop_token_ids", m.model_stop_ids},
       {"bos_token_id", m.tokenizer->bos_id() ? nlohmann::json(*m.tokenizer->bos_id()) : nlohmann::json()},
