@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -227,6 +228,74 @@ TEST(Cli, ChatWithNoModelTalksWithTheBundledModel) {
   EXPECT_NE(r.out.find("3 + 4 = 7."), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tac"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("The capital of France is Paris."), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, ChatSaysWhenTheSessionIsFullAndResetStartsOver) {
+  if (!fs::exists(fs::path(LMRT_SOURCE_DIR) / "models" / "lmrt-chat-tiny" / "config.json"))
+    GTEST_SKIP() << "models/lmrt-chat-tiny is absent";
+  fs::path dir = temp_dir("full");
+  std::ofstream(dir / "greedy.yaml") << "generation:\n  temperature: 0\nlog_level: error\n";
+  // The default system prompt takes most of 240 tokens: two short turns fit, the third does not.
+  auto r = run_command("env -u LMRT_DEFAULT_MODEL " + kLmrt + " chat --session-len 240 --config " +
+                           quote((dir / "greedy.yaml").string()),
+                       "What is 3 + 4?\nWhat is 5 + 6?\nWhat is 7 + 1?\nreset\nWhat is 2 + 2?\nexit\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto full = r.out.find("[the session is full: ");
+  ASSERT_NE(full, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("session_len 240", full), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reset"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 + 2 = 4.", full), std::string::npos) << "after reset the chat goes on:\n" << r.out;
+  fs::remove_all(dir);
+}
+
+// 64 prompts submitted at once give what each gives alone (--max-batch-size 1).
+TEST(Cli, GenerateBatchOf64EqualsOneAtATime) {
+  REQUIRE_TESTDATA();
+  fs::path dir = temp_dir("batch64");
+  {
+    std::ofstream f(dir / "prompts.txt");
+    const char* starts[] = {"Once upon a time", "The cat", "Tom and Sue", "One day, a big", "The sun was", "Lily wanted",
+                            "A little bird", "The dog ran"};
+    for (int i = 0; i < 64; ++i) f << starts[i % 8] << (i >= 8 ? std::string(" ") + std::to_string(i) : "") << "\n";
+  }
+  const std::string base = kLmrt + " generate " + quote(models("stories260k")) + " --prompts-file " +
+                           quote((dir / "prompts.txt").string()) + " --max-new-tokens 24 --temperature 0 --json --log-level error";
+  auto batched = run_command(base);
+  auto alone = run_command(base + " --max-batch-size 1");
+  ASSERT_EQ(batched.exit_code, 0) << batched.err;
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_EQ(std::count(batched.out.begin(), batched.out.end(), '\n'), 64);
+  EXPECT_EQ(batched.out, alone.out);
+  fs::remove_all(dir);
+}
+
+// The throughput benchmark runs every request to its drawn length (greedy, ignore_eos) and reports what it did.
+TEST(Cli, BenchThroughputRunsEveryRequestToItsDrawnLength) {
+  REQUIRE_TESTDATA();
+  fs::path dir = temp_dir("bench-throughput");
+  auto run = [&](const std::string& name, const std::string& extra) {
+    auto r = run_command(kLmrt + " bench throughput " + quote(models("stories260k")) +
+                         " --backend cpu --num-prompts 24 --seed 7 --log-level error --json " +
+                         quote((dir / name).string()) + " " + extra);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("requests/s"), std::string::npos) << r.out;
+    return nlohmann::json::parse(lmrt::test::read_file(dir / name))["result"];
+  };
+  const auto all = run("all.json", "");
+  const auto four = run("four.json", "--concurrency 4 --max-kv-blocks 64");
+  EXPECT_EQ(all["num_prompts"], 24);
+  EXPECT_EQ(all["output_tokens"], all["expected_output_tokens"]);
+  EXPECT_GT(all["output_tokens"].get<uint64_t>(), 24u * 4);
+  // Same seed, same lengths, whatever the concurrency; at most 4 in flight use fewer blocks than 24.
+  EXPECT_EQ(four["input_tokens"], all["input_tokens"]);
+  EXPECT_EQ(four["output_tokens"], all["output_tokens"]);
+  EXPECT_LE(four["peak_kv_blocks"].get<uint64_t>(), 64u);
+  EXPECT_GT(all["requests_per_s"].get<double>(), 0.0);
+  EXPECT_GE(all["ttft_p99_ms"].get<double>(), all["ttft_p50_ms"].get<double>());
+  auto bad = run_command(kLmrt + " bench throughput " + quote(models("stories260k")) + " --num-prompts 0");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--num-prompts"), std::string::npos) << bad.err;
   fs::remove_all(dir);
 }
 

@@ -211,6 +211,82 @@ TEST(Runtime, CancelFreesBlocksAndLeavesOthersUnchanged) {
   expect_all_blocks_free(rt);
 }
 
+// A cancel takes effect at the next step boundary: the request ends and its blocks are free within one step.
+TEST(Runtime, CancelTakesEffectWithinOneStep) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment());
+  auto prompts = mixed_prompts(rt, 1, 5);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t produced = 0;
+  bool finished = false;
+  lmrt_finish_reason reason = LMRT_FINISH_NONE;
+  GenerationParams endless = greedy(0);
+  endless.ignore_eos = true;
+  const uint64_t id = rt.submit(tokens_input(prompts[0]), endless, [&](const RuntimeEvent& e) {
+    std::lock_guard lock(mu);
+    produced += e.tokens.size();
+    if (e.kind == LMRT_EVENT_FINISHED) finished = true, reason = e.finish_reason;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return produced >= 8; }));
+  }
+  const uint64_t steps_at_cancel = rt.stats()["steps"].get<uint64_t>();
+  rt.cancel(id);
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return finished; }));
+  }
+  EXPECT_EQ(reason, LMRT_FINISH_CANCELLED);
+  expect_all_blocks_free(rt);
+  // The step running when cancel() came may finish and the cancel applies before the next one; one more step may
+  // have started between reading the counter and calling cancel().
+  EXPECT_LE(rt.stats()["steps"].get<uint64_t>(), steps_at_cancel + 2) << rt.stats().dump();
+}
+
+// Per-request timings and counts on the FINISHED event, and the engine counters they add up to.
+TEST(Runtime, StatisticsPerRequestAndForTheEngine) {
+  REQUIRE_TESTDATA();
+  Runtime rt(deployment("  max_batch_size: 1\n"));  // one at a time: the later requests wait in the queue
+  auto prompts = mixed_prompts(rt, 3, 13);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<RuntimeEvent> done(prompts.size());
+  std::vector<size_t> tokens(prompts.size(), 0);
+  size_t pending = prompts.size();
+  for (size_t i = 0; i < prompts.size(); ++i)
+    rt.submit(tokens_input(prompts[i]), greedy(12), [&, i](const RuntimeEvent& e) {
+      std::lock_guard lock(mu);
+      tokens[i] += e.tokens.size();
+      if (e.kind == LMRT_EVENT_FINISHED) done[i] = e, --pending, cv.notify_all();
+    });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return pending == 0; }));
+  }
+  uint64_t in = 0, out = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const RuntimeEvent& e = done[i];
+    EXPECT_EQ(e.input_tokens, prompts[i].size()) << i;
+    EXPECT_EQ(e.output_tokens, tokens[i]) << i;
+    EXPECT_GE(e.queue_seconds, 0.0) << i;
+    EXPECT_GT(e.first_token_seconds, e.queue_seconds) << i;
+    EXPECT_GE(e.total_seconds, e.first_token_seconds) << i;
+    in += e.input_tokens;
+    out += e.output_tokens;
+  }
+  // The last request waited for the two before it.
+  EXPECT_GT(done[2].queue_seconds, done[0].first_token_seconds);
+  const auto s = rt.stats();
+  EXPECT_EQ(s["prompt_tokens"].get<uint64_t>(), in);
+  EXPECT_EQ(s["generated_tokens"].get<uint64_t>(), out);
+  EXPECT_EQ(s["requests_finished"]["length"].get<uint64_t>() + s["requests_finished"]["stop"].get<uint64_t>(), 3u);
+  EXPECT_GT(s["generation_tokens_per_second"].get<double>(), 0.0);
+  EXPECT_GE(s["steps"].get<uint64_t>(), out / 3);
+}
+
 TEST(Runtime, SharedPrefixIsComputedOnce) {
   REQUIRE_TESTDATA();
   Runtime rt(deployment("  enable_prefix_caching: true\n"));
