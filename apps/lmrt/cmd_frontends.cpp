@@ -70,8 +70,11 @@ void add_frontend_commands(CLI::App& app, Commands& cmds) {
     auto frontend = std::make_shared<std::string>();
     cmd->add_option("file", *file, "deployment YAML")->required()->check(CLI::ExistingFile);
     cmd->add_option("--frontend", *frontend, "which frontend of the file to run (when it names several)");
-    cmd->callback([file, frontend, &cmds] {
+    auto log_level = std::make_shared<std::string>();
+    cmd->add_option("--log-level", *log_level, "overrides the file's log_level");
+    cmd->callback([file, frontend, log_level, &cmds] {
       Deployment d = Deployment::load_file(*file);
+      if (!log_level->empty()) d.set("log_level", *log_level, "--log-level");
       std::string name = *frontend;
       auto names = d.frontend_names();
       if (name.empty()) {
