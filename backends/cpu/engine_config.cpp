@@ -53,6 +53,17 @@ EngineConfig parse_engine_config(std::string_view yaml) {
                                  (n.IsScalar() ? n.Scalar() : std::string("a non-scalar")) + "'");
     config.tp = static_cast<unsigned>(value);
   }
+  // Nothing is ignored silently: the cpu engine keeps its KV cache in fp32.
+  if (const YAML::Node n = root["quant_policy"]; n && !n.IsNull()) {
+    long long value = -1;
+    if (!n.IsScalar() || !YAML::convert<long long>::decode(n, value))
+      config_error(n.Mark(), "engine.quant_policy must be 0, 4 or 8, got '" +
+                                 (n.IsScalar() ? n.Scalar() : std::string("a non-scalar")) + "'");
+    if (value != 0)
+      throw Error(LMRT_STATUS_UNSUPPORTED, "cpu engine: engine.quant_policy " + std::to_string(value) +
+                                               " (an int" + std::to_string(value) +
+                                               " KV cache) is not supported by the cpu engine yet; use quant_policy 0");
+  }
   return config;
 }
 

@@ -216,10 +216,6 @@ void swiglu(const float* gate, const float* up, size_t n, float* out) noexcept {
   }
 }
 
-void add_inplace(float* y, const float* x, size_t n) noexcept {
-  for (size_t i = 0; i < n; ++i) y[i] += x[i];
-}
-
 void add_rounded(float* y, const double* x, size_t n) noexcept {
   for (size_t i = 0; i < n; ++i) y[i] += static_cast<float>(x[i]);
 }

@@ -34,9 +34,6 @@ void rms_norm(const float* x, const float* weight, size_t n, float eps, float* o
 // silu(gate) * up, elementwise.
 void swiglu(const float* gate, const float* up, size_t n, float* out) noexcept;
 
-// y += x, elementwise.
-void add_inplace(float* y, const float* x, size_t n) noexcept;
-
 // y += (float)x, elementwise: a double sum rounded once, then added in fp32.
 void add_rounded(float* y, const double* x, size_t n) noexcept;
 
