@@ -2,6 +2,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -20,6 +21,25 @@ std::string mem_total() {
   while (in >> key >> kb >> unit)
     if (key == "MemTotal:") return std::to_string(kb / 1024 / 1024) + " GiB";
   return "unknown";
+}
+
+// The NVIDIA driver and GPUs as the system reports them, whether or not a CUDA plugin was built.
+void print_gpus() {
+  std::ifstream version("/proc/driver/nvidia/version");
+  std::string line;
+  if (std::getline(version, line))
+    std::cout << "NVIDIA driver: " << line << "\n";
+  else
+    std::cout << "NVIDIA driver: none (/proc/driver/nvidia/version is absent)\n";
+  FILE* smi = popen("nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader 2>/dev/null", "r");
+  if (!smi) return;
+  char buf[512];
+  bool any = false;
+  while (std::fgets(buf, sizeof buf, smi)) {
+    std::cout << (any ? "" : "GPUs (nvidia-smi):\n") << "    " << buf;
+    any = true;
+  }
+  if (pclose(smi) != 0 && !any) std::cout << "GPUs: nvidia-smi is not available or found none\n";
 }
 
 void print_plugins(PluginRegistry& registry, bool with_devices) {
@@ -68,7 +88,9 @@ void add_inspect_commands(CLI::App& app, Commands&) {
       std::cout << "lmrt " << LMRT_VERSION_STRING << " (plugin ABI " << version_string(LMRT_ABI_VERSION) << ")\n"
                 << "OS: " << u.sysname << " " << u.release << " " << u.machine << "\n"
                 << "CPU threads: " << std::thread::hardware_concurrency() << "\n"
-                << "memory: " << mem_total() << "\n\nplugins:\n";
+                << "memory: " << mem_total() << "\n";
+      print_gpus();
+      std::cout << "\nplugins (a CUDA engine reports its CUDA runtime's view of the devices):\n";
       PluginRegistry registry;
       print_plugins(registry, true);
     });

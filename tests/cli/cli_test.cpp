@@ -193,6 +193,9 @@ TEST(Cli, CheckEnvReportsPlugins) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("plugin ABI 1.0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("devices: cpu"), std::string::npos) << r.out;
+  // The driver line is there with or without a GPU: the version, or why there is none.
+  const bool driver = std::ifstream("/proc/driver/nvidia/version").good();
+  EXPECT_NE(r.out.find(driver ? "NVIDIA driver: NVRM" : "NVIDIA driver: none"), std::string::npos) << r.out;
 }
 
 TEST(Cli, RunStartsTheFrontendOfADeploymentFile) {
