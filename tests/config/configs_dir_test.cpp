@@ -46,8 +46,11 @@ TEST(ConfigsDir, ShippedConfigsPointAtRealModels) {
   EXPECT_TRUE(fs::equivalent(cpu.model().path, fs::path(LMRT_TESTDATA_DIR) / "models" / "stories260k"));
   EXPECT_EQ(cpu.engine().backend, "cpu");
   auto chat = Deployment::load_file(fs::path(LMRT_SOURCE_DIR) / "configs" / "chat-internlm2.yaml");
-  EXPECT_TRUE(fs::equivalent(chat.model().path, fs::path(LMRT_TESTDATA_DIR) / "models" / "stories260k-internlm2"));
+  EXPECT_TRUE(fs::equivalent(chat.model().path, fs::path(LMRT_SOURCE_DIR) / "models" / "lmrt-chat-tiny"));
+  EXPECT_TRUE(chat.has_frontend("cli-chat"));
+  EXPECT_TRUE(cpu.has_frontend("cli-chat"));  // so that `lmrt run configs/cpu-stories260k.yaml` works
   auto api = Deployment::load_file(fs::path(LMRT_SOURCE_DIR) / "configs" / "api-server.yaml");
+  EXPECT_TRUE(fs::equivalent(api.model().path, fs::path(LMRT_SOURCE_DIR) / "models" / "lmrt-chat-tiny"));
   ASSERT_TRUE(api.has_frontend("http-server"));
   YAML::Node http = YAML::Load(api.frontend_yaml("http-server"));
   EXPECT_EQ(http["server_name"].as<std::string>(), "127.0.0.1");
