@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -80,6 +81,15 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     throw;
   }
   penalty_slot_.assign(model_->shape.vocab_size, -1);
+  // A tuning and test knob: 1 gives every token its own attention block (the results are the same bits).
+  if (const char* g = std::getenv("LMRT_TM_ATTENTION_GROUP"); g && *g) {
+    char* end = nullptr;
+    const long v = std::strtol(g, &end, 10);
+    if (*end != '\0' || v < 1 || v > kMaxAttentionGroup)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, " +
+                                                std::to_string(kMaxAttentionGroup) + "], got '" + g + "'");
+    attention_group_ = static_cast<int>(v);
+  }
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
                                model_->dtype_name() + ")");
 }
@@ -211,7 +221,8 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
 
   // Lay out the step on the host.
-  std::vector<int32_t> tokens, token_pos, token_seq, table_offset(S), tables, last_rows, banned;
+  std::vector<int32_t> tokens, token_pos, token_seq, table_offset(S), tables, last_rows, banned, group_first;
+  int max_group = 0;
   std::vector<double> seq_base(S);
   std::vector<SampleRow> rows;
   std::vector<PenaltyEntry> penalties;
@@ -222,10 +233,12 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     tables.insert(tables.end(), q.block_table, q.block_table + q.num_blocks);
     seq_base[i] = rope_base(s, uint64_t(q.start_pos) + q.num_tokens);
     for (uint32_t k = 0; k < q.num_tokens; ++k) {
+      if (k % attention_group_ == 0) group_first.push_back(static_cast<int32_t>(tokens.size()));
       tokens.push_back(q.tokens[k]);
       token_pos.push_back(static_cast<int32_t>(q.start_pos + k));
       token_seq.push_back(static_cast<int32_t>(i));
     }
+    if (q.num_tokens > 0) max_group = std::max(max_group, static_cast<int>(std::min<uint32_t>(q.num_tokens, attention_group_)));
     if (!q.sampling) continue;
     const lmrt_sampling_params& p = *q.sampling;
     sampled.push_back(i);
@@ -262,6 +275,8 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     rows.push_back(r);
   }
   const size_t T = tokens.size(), R = rows.size();
+  const size_t num_groups = group_first.size();
+  group_first.push_back(static_cast<int32_t>(T));
   ensure_workspace(T, R);
 
   std::vector<char> packed;
@@ -271,6 +286,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   const size_t o_base = pk.add(seq_base.data(), S), o_last = pk.add(last_rows.data(), R);
   const size_t o_rows = pk.add(rows.data(), R), o_pen = pk.add(penalties.data(), penalties.size());
   const size_t o_ban = pk.add(banned.data(), banned.size());
+  const size_t o_groups = pk.add(group_first.data(), group_first.size());
   h_meta_.ensure(packed.size());
   std::memcpy(h_meta_.get(), packed.data(), packed.size());
   if (d_meta_.bytes() < packed.size()) d_meta_.allocate(std::max(packed.size() * 2, size_t(1) << 16), "step metadata");
@@ -287,8 +303,9 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   sp_.rows = reinterpret_cast<const SampleRow*>(d + o_rows);
   sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + o_pen);
   sp_.banned = reinterpret_cast<const int32_t*>(d + o_ban);
+  sp_.group_first = reinterpret_cast<const int32_t*>(d + o_groups);
 
-  forward(static_cast<int>(T), static_cast<int>(R));
+  forward(static_cast<int>(T), static_cast<int>(R), static_cast<int>(num_groups), max_group);
 
   if (R > 0) {
     if (d_results_.bytes() < R * sizeof(SampleResult)) d_results_.allocate(std::max<size_t>(R, 64) * sizeof(SampleResult), "sampling results");
@@ -313,7 +330,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   }
 }
 
-void GpuEngine::forward(int T, int R) {
+void GpuEngine::forward(int T, int R, int num_groups, int max_group) {
   const ModelShape& s = model_->shape;
   const DType dt = model_->dtype;
   const int H = static_cast<int>(s.hidden_size), I = static_cast<int>(s.intermediate_size);
@@ -334,7 +351,8 @@ void GpuEngine::forward(int T, int R) {
     gemm(cublas_, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
     launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
                          static_cast<int>(l), stream_);
-    launch_paged_attention(dt, ws_.qkv, T, static_cast<int>(s.num_heads), tl, kv, static_cast<int>(l), ws_.attn, stream_);
+    launch_paged_attention(dt, ws_.qkv, num_groups, max_group, static_cast<int>(s.num_heads), tl, sp_.group_first, kv,
+                           static_cast<int>(l), ws_.attn, stream_);
     gemm(cublas_, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
     gemm(cublas_, dt, ws_.xn, L.w13, ws_.gate_up, T, 2 * I, H);

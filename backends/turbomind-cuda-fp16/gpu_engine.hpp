@@ -12,6 +12,7 @@
 
 #include "device_memory.hpp"
 #include "engine_config.hpp"
+#include "kernels/kernels.hpp"
 #include "kernels/sampling/sampling.hpp"
 #include "lmrt/engine.h"
 #include "lmrt/plugin.hpp"
@@ -45,7 +46,7 @@ class GpuEngine {
   };
   uint64_t workspace_bytes(size_t tokens, size_t rows, Workspace* layout) const;
   void ensure_workspace(size_t tokens, size_t rows);
-  void forward(int num_tokens, int num_rows);
+  void forward(int num_tokens, int num_rows, int num_groups, int max_group);
 
   const lmrt::plugin::Host& host_;
   int device_ = 0;
@@ -64,9 +65,10 @@ class GpuEngine {
   PinnedBuffer h_results_;
   DeviceBuffer d_results_;
   std::vector<int32_t> penalty_slot_;  // vocab-sized dedup scratch, -1 when free
+  int attention_group_ = kMaxAttentionGroup;  // tokens of a sequence that share K/V reads (LMRT_TM_ATTENTION_GROUP)
   // Device pointers into d_meta_ for the current step.
   struct StepPointers {
-    const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned;
+    const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned, *group_first;
     const double* seq_base;
     const SampleRow* rows;
     const PenaltyEntry* penalties;

@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "gpu_test_support.hpp"
+#include "lmrt/core/tiny_model.hpp"
 
 namespace fs = std::filesystem;
 using namespace lmrt;
@@ -149,6 +151,92 @@ TEST(GpuEngine, MatchesTheCpuEngineStepByStep) {
                 tg == tc ? "same" : "DIFFERENT");
     EXPECT_LE(err.max_rel, kTol) << fixture;
     EXPECT_EQ(tg, tc) << fixture;
+  }
+}
+
+// The tokens of a sequence that share their K/V reads in one attention block (LMRT_TM_ATTENTION_GROUP, default 8)
+// change no bit of any result: a long and a short prefill beside a one-token one, then decode steps, for head
+// sizes that take each path of the kernel (32 lanes x 2 and x 4 dimensions; 36 is not a multiple of 8).
+TEST(GpuEngine, AttentionGroupsChangeNoBit) {
+  REQUIRE_GPU();
+  for (uint32_t head_dim : {64u, 128u, 36u}) {
+    const fs::path dir = fs::temp_directory_path() / ("lmrt-gpu-attn-group-" + std::to_string(head_dim));
+    TinyModelSpec spec;
+    spec.dtype = LMRT_DTYPE_F16;
+    spec.hidden = 256;
+    spec.heads = 4;
+    spec.kv_heads = 2;
+    spec.head_dim = head_dim;
+    spec.intermediate = 256;
+    spec.vocab = 256;
+    spec.max_position_embeddings = 1024;
+    spec.seed = head_dim;
+    write_tiny_model(dir, spec);
+    auto run = [&](const char* group) {
+      if (group)
+        setenv("LMRT_TM_ATTENTION_GROUP", group, 1);
+      else
+        unsetenv("LMRT_TM_ATTENTION_GROUP");
+      StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
+      unsetenv("LMRT_TM_ATTENTION_GROUP");
+      const uint32_t lens[3] = {300, 37, 1};
+      std::vector<std::vector<int32_t>> tables(3), toks(3);
+      for (int i = 0; i < 3; ++i) {
+        tables[i].resize(32);
+        std::iota(tables[i].begin(), tables[i].end(), 32 * i);
+        for (uint32_t k = 0; k < lens[i]; ++k) toks[i].push_back(3 + (k * 31 + 7 * i) % 250);
+      }
+      lmrt_sampling_params sp = greedy_params();
+      std::vector<lmrt_token_logprobs> all;
+      std::vector<uint32_t> start(3, 0);
+      for (int step = 0; step < 6; ++step) {
+        std::vector<lmrt_step_seq> seqs(3);
+        for (int i = 0; i < 3; ++i) {
+          lmrt_step_seq& q = seqs[i];
+          q.struct_size = sizeof(q);
+          q.seq_id = 10 + i;
+          q.tokens = toks[i].data();
+          q.num_tokens = static_cast<uint32_t>(toks[i].size());
+          q.start_pos = start[i];
+          q.block_table = tables[i].data();
+          q.num_blocks = static_cast<uint32_t>(tables[i].size());
+          q.sampling = &sp;
+        }
+        std::vector<lmrt_token_logprobs> out;
+        lmrt_status* st = e.step(seqs, out);
+        EXPECT_EQ(st, nullptr) << (st ? e.host()->status_message(st) : "");
+        if (st) {
+          e.host()->status_release(st);
+          return all;
+        }
+        for (int i = 0; i < 3; ++i) {
+          start[i] += static_cast<uint32_t>(toks[i].size());
+          toks[i] = {out[i].token};
+          all.push_back(out[i]);
+        }
+      }
+      return all;
+    };
+    const auto one = run("1"), three = run("3"), dflt = run(nullptr);
+    ASSERT_EQ(one.size(), 18u);
+    ASSERT_EQ(three.size(), one.size());
+    ASSERT_EQ(dflt.size(), one.size());
+    auto same_bits = [](const lmrt_token_logprobs& a, const lmrt_token_logprobs& b) {
+      if (a.token != b.token || a.num_top != b.num_top || std::memcmp(&a.logprob, &b.logprob, sizeof(float)) != 0)
+        return false;
+      for (uint32_t k = 0; k < a.num_top; ++k)
+        if (a.top_tokens[k] != b.top_tokens[k] ||
+            std::memcmp(&a.top_logprobs[k], &b.top_logprobs[k], sizeof(float)) != 0)
+          return false;
+      return true;
+    };
+    size_t equal3 = 0, equal8 = 0;
+    for (size_t k = 0; k < one.size(); ++k) equal3 += same_bits(one[k], three[k]), equal8 += same_bits(one[k], dflt[k]);
+    std::printf("[gpu-table] attention groups head_dim %u: group 3 %zu/%zu, group 8 %zu/%zu bit-identical to group 1\n",
+                head_dim, equal3, one.size(), equal8, one.size());
+    EXPECT_EQ(equal3, one.size()) << "head_dim " << head_dim;
+    EXPECT_EQ(equal8, one.size()) << "head_dim " << head_dim;
+    fs::remove_all(dir);
   }
 }
 

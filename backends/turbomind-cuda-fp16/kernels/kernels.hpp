@@ -48,8 +48,13 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
                           int num_heads, const TokenLayout& tokens, const KvLayout& kv, int layer, cudaStream_t stream);
 
 // ---- attention: causal over [0, pos] of each token's sequence, GQA; reads q from `qkv`, writes [T][H * head_dim].
-void launch_paged_attention(DType dt, const void* qkv, int num_tokens, int num_heads, const TokenLayout& tokens,
-                            const KvLayout& kv, int layer, void* out, cudaStream_t stream);
+// Tokens come in groups of consecutive tokens of one sequence: group k is tokens [group_first[k],
+// group_first[k + 1]) (a device array of num_groups + 1 entries), each group at most kMaxAttentionGroup tokens
+// and `max_group` the longest. A group shares its K/V reads; each token's result does not depend on its group.
+inline constexpr int kMaxAttentionGroup = 8;
+void launch_paged_attention(DType dt, const void* qkv, int num_groups, int max_group, int num_heads,
+                            const TokenLayout& tokens, const int32_t* group_first, const KvLayout& kv, int layer,
+                            void* out, cudaStream_t stream);
 
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);

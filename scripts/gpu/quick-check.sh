@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# A short GPU run for one kernel change (a few minutes of device time): builds, runs the GPU engine tests and the
+# stories260k gold through the GPU engine, then `lmrt bench generation` on a random-weight internlm2-1_8b folder
+# (no transformers: scripts/bench/run-gpu-bench.sh gives those ratios). Carry .deps (test data). Logs: $OUT.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-/tmp/lmrt-gpu}
+mkdir -p "$out"
+if [ ! -d ../shared/testdata ] && [ -d .deps/testdata ]; then mkdir -p ../shared && ln -sfn "$PWD/.deps/testdata" ../shared/testdata; fi
+export LMRT_TESTDATA_DIR=$(cd ../shared/testdata && pwd)
+start=$(date +%s)
+cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 gpu_engine_tests \
+  > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+echo "build: $(( $(date +%s) - start )) s"
+build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
+echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')"
+grep -E '^\[  FAILED  \]' "$out/gpu_tests.log" | head
+for m in stories260k stories260k-internlm2; do
+  build-gpu/bin/lmrt generate "$LMRT_TESTDATA_DIR/models/$m" --backend turbomind-cuda-fp16 --prompt 'Once upon a time' \
+    --max-new-tokens 64 --temperature 0 --log-level error > "$out/gold-$m.txt" 2>&1
+  python3 - "$LMRT_TESTDATA_DIR/gold/stories260k.md" "$out/gold-$m.txt" "$m" <<'PY'
+import json, re, sys
+want = json.loads('"%s"' % re.findall(r'^"(.*)"$', open(sys.argv[1]).read(), re.M)[0])
+print(f"gold {sys.argv[3]}:", "exact" if open(sys.argv[2]).read() == want + "\n" else "MISMATCH")
+PY
+done
+dir=/tmp/lmrt-bench-internlm2-1_8b
+tok=$LMRT_TESTDATA_DIR/tokenizers/internlm2
+[ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape internlm2-1_8b --out "$dir" --tokenizer "$tok" > "$out/make-model.log" 2>&1
+build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" \
+  --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
+  --cache-max-entry-count 0.5 --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+grep -h '^\[gpu-table\]' "$out/gpu_tests.log" | sed 's/^\[gpu-table\] /  /'
+echo "total: $(( $(date +%s) - start )) s"
