@@ -90,6 +90,20 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                                                 std::to_string(kMaxAttentionGroup) + "], got '" + g + "'");
     attention_group_ = static_cast<int>(v);
   }
+  // Opt-in until a GPU run has checked it: chunked attention, and whether it splits one-token groups.
+  if (const char* c = std::getenv("LMRT_TM_ATTENTION_CHUNK"); c && *c) {
+    char* end = nullptr;
+    const long v = std::strtol(c, &end, 10);
+    if (*end != '\0' || v < 0 || v > (1L << 20) || v % 128 != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR,
+                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be 0 or a multiple of 128, got '") + c + "'");
+    attention_chunk_ = static_cast<int>(v);
+  }
+  if (const char* sp = std::getenv("LMRT_TM_ATTENTION_SPLIT"); sp && *sp) {
+    if (std::strcmp(sp, "0") != 0 && std::strcmp(sp, "1") != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_SPLIT must be 0 or 1, got '") + sp + "'");
+    attention_split_ = sp[0] == '1';
+  }
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
                                model_->dtype_name() + ")");
 }
@@ -275,8 +289,36 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     rows.push_back(r);
   }
   const size_t T = tokens.size(), R = rows.size();
-  const size_t num_groups = group_first.size();
+  AttentionPlan plan;
+  plan.num_groups = static_cast<int>(group_first.size());
+  plan.max_group = max_group;
   group_first.push_back(static_cast<int32_t>(T));
+  // Chunked attention: every group is one work item, except one-token groups with more than one chunk of keys,
+  // which take a work item per chunk and a combine.
+  std::vector<AttentionWork> work;
+  std::vector<AttentionSplit> splits;
+  int32_t partial_rows = 0;
+  if (attention_chunk_ > 0) {
+    for (int k = 0; k < plan.num_groups; ++k) {
+      const int32_t t0 = group_first[k];
+      const int32_t n = token_pos[t0] + 1;
+      const int32_t chunks = (n + attention_chunk_ - 1) / attention_chunk_;
+      if (attention_split_ && group_first[k + 1] - t0 == 1 && chunks > 1) {
+        for (int32_t c = 0; c < chunks; ++c) work.push_back({k, c, partial_rows + c});
+        splits.push_back({t0, partial_rows, chunks});
+        partial_rows += chunks;
+      } else {
+        work.push_back({k, -1, 0});
+      }
+    }
+    plan.num_items = static_cast<int>(work.size());
+    plan.num_splits = static_cast<int>(splits.size());
+    const size_t need = size_t(partial_rows) * s.num_heads * (s.head_dim + 2) * sizeof(float);
+    if (partials_.bytes() < need) {
+      check_cuda(cudaStreamSynchronize(stream_), "synchronizing before growing the attention partials");
+      partials_.allocate(std::max(need, partials_.bytes() * 2), "the attention partials");
+    }
+  }
   ensure_workspace(T, R);
 
   std::vector<char> packed;
@@ -287,6 +329,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   const size_t o_rows = pk.add(rows.data(), R), o_pen = pk.add(penalties.data(), penalties.size());
   const size_t o_ban = pk.add(banned.data(), banned.size());
   const size_t o_groups = pk.add(group_first.data(), group_first.size());
+  const size_t o_work = pk.add(work.data(), work.size()), o_splits = pk.add(splits.data(), splits.size());
   h_meta_.ensure(packed.size());
   std::memcpy(h_meta_.get(), packed.data(), packed.size());
   if (d_meta_.bytes() < packed.size()) d_meta_.allocate(std::max(packed.size() * 2, size_t(1) << 16), "step metadata");
@@ -304,8 +347,10 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + o_pen);
   sp_.banned = reinterpret_cast<const int32_t*>(d + o_ban);
   sp_.group_first = reinterpret_cast<const int32_t*>(d + o_groups);
+  sp_.attention_work = reinterpret_cast<const AttentionWork*>(d + o_work);
+  sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(d + o_splits);
 
-  forward(static_cast<int>(T), static_cast<int>(R), static_cast<int>(num_groups), max_group);
+  forward(static_cast<int>(T), static_cast<int>(R), plan);
 
   if (R > 0) {
     if (d_results_.bytes() < R * sizeof(SampleResult)) d_results_.allocate(std::max<size_t>(R, 64) * sizeof(SampleResult), "sampling results");
@@ -330,7 +375,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   }
 }
 
-void GpuEngine::forward(int T, int R, int num_groups, int max_group) {
+void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   const ModelShape& s = model_->shape;
   const DType dt = model_->dtype;
   const int H = static_cast<int>(s.hidden_size), I = static_cast<int>(s.intermediate_size);
@@ -351,8 +396,13 @@ void GpuEngine::forward(int T, int R, int num_groups, int max_group) {
     gemm(cublas_, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
     launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
                          static_cast<int>(l), stream_);
-    launch_paged_attention(dt, ws_.qkv, num_groups, max_group, static_cast<int>(s.num_heads), tl, sp_.group_first, kv,
-                           static_cast<int>(l), ws_.attn, stream_);
+    if (attention_chunk_ > 0)
+      launch_chunked_attention(dt, ws_.qkv, attention.num_items, attention.max_group, static_cast<int>(s.num_heads), tl,
+                               sp_.group_first, sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
+                               static_cast<int>(l), attention_chunk_, partials_.as<float>(), ws_.attn, stream_);
+    else
+      launch_paged_attention(dt, ws_.qkv, attention.num_groups, attention.max_group, static_cast<int>(s.num_heads), tl,
+                             sp_.group_first, kv, static_cast<int>(l), ws_.attn, stream_);
     gemm(cublas_, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
     gemm(cublas_, dt, ws_.xn, L.w13, ws_.gate_up, T, 2 * I, H);

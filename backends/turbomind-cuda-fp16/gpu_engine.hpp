@@ -46,7 +46,10 @@ class GpuEngine {
   };
   uint64_t workspace_bytes(size_t tokens, size_t rows, Workspace* layout) const;
   void ensure_workspace(size_t tokens, size_t rows);
-  void forward(int num_tokens, int num_rows, int num_groups, int max_group);
+  struct AttentionPlan {
+    int num_groups = 0, max_group = 0, num_items = 0, num_splits = 0;
+  };
+  void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
 
   const lmrt::plugin::Host& host_;
   int device_ = 0;
@@ -66,9 +69,14 @@ class GpuEngine {
   DeviceBuffer d_results_;
   std::vector<int32_t> penalty_slot_;  // vocab-sized dedup scratch, -1 when free
   int attention_group_ = kMaxAttentionGroup;  // tokens of a sequence that share K/V reads (LMRT_TM_ATTENTION_GROUP)
+  int attention_chunk_ = 0;    // > 0: chunked attention with chunks of this many keys (LMRT_TM_ATTENTION_CHUNK)
+  bool attention_split_ = true;  // chunked: spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
+  DeviceBuffer partials_;        // chunked attention's split partials
   // Device pointers into d_meta_ for the current step.
   struct StepPointers {
     const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned, *group_first;
+    const AttentionWork* attention_work;
+    const AttentionSplit* attention_splits;
     const double* seq_base;
     const SampleRow* rows;
     const PenaltyEntry* penalties;

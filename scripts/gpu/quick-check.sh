@@ -16,6 +16,10 @@ echo "build: $(( $(date +%s) - start )) s"
 build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
 echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')"
 grep -E '^\[  FAILED  \]' "$out/gpu_tests.log" | head
+# The opt-in chunked attention under the runtime tests (batch invariance, prefix caching, vs the cpu engine).
+LMRT_TM_ATTENTION_CHUNK=128 build-gpu/bin/gpu_engine_tests --gtest_filter='GpuRuntime.*:GpuEngine.MatchesTheCpuEngineStepByStep' \
+  > "$out/gpu_tests_chunked.log" 2>&1
+echo "gpu_engine_tests with LMRT_TM_ATTENTION_CHUNK=128: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_chunked.log" | tr '\n' ' ')"
 for m in stories260k stories260k-internlm2; do
   build-gpu/bin/lmrt generate "$LMRT_TESTDATA_DIR/models/$m" --backend turbomind-cuda-fp16 --prompt 'Once upon a time' \
     --max-new-tokens 64 --temperature 0 --log-level error > "$out/gold-$m.txt" 2>&1
@@ -31,5 +35,12 @@ tok=$LMRT_TESTDATA_DIR/tokenizers/internlm2
 build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" \
   --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
   --cache-max-entry-count 0.5 --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
-grep -h '^\[gpu-table\]' "$out/gpu_tests.log" | sed 's/^\[gpu-table\] /  /'
+if [ -n "${CHUNKED_BENCH:-512}" ]; then
+  echo "== the same with LMRT_TM_ATTENTION_CHUNK=${CHUNKED_BENCH:-512}"
+  LMRT_TM_ATTENTION_CHUNK=${CHUNKED_BENCH:-512} build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 \
+    --dtype bfloat16 --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" \
+    --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --log-level error --json "$out/bench-chunked.json" 2>&1 \
+    | tee "$out/bench-chunked.txt"
+fi
+grep -h '^\[gpu-table\]' "$out/gpu_tests.log" "$out/gpu_tests_chunked.log" | sed 's/^\[gpu-table\] /  /'
 echo "total: $(( $(date +%s) - start )) s"

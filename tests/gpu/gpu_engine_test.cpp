@@ -154,88 +154,135 @@ TEST(GpuEngine, MatchesTheCpuEngineStepByStep) {
   }
 }
 
+namespace {
+
+// A tiny fp16 model whose head size takes the attention kernels' paths (32 lanes x 2 or x 4 dimensions; 36 is not
+// a multiple of 8).
+fs::path attention_test_model(uint32_t head_dim) {
+  const fs::path dir = fs::temp_directory_path() / ("lmrt-gpu-attention-" + std::to_string(head_dim));
+  TinyModelSpec spec;
+  spec.dtype = LMRT_DTYPE_F16;
+  spec.hidden = 256;
+  spec.heads = 4;
+  spec.kv_heads = 2;
+  spec.head_dim = head_dim;
+  spec.intermediate = 256;
+  spec.vocab = 256;
+  spec.max_position_embeddings = 1024;
+  spec.seed = head_dim;
+  write_tiny_model(dir, spec);
+  return dir;
+}
+
+// Six greedy steps of three sequences, a 300-, a 37- and a 1-token prompt, then decode tokens: 18 outputs,
+// sequence by sequence within each step. `env` is set for the engine's creation only.
+std::vector<lmrt_token_logprobs> run_three_sequences(const fs::path& dir,
+                                                     const std::vector<std::pair<const char*, const char*>>& env) {
+  for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT"}) unsetenv(name);
+  for (const auto& [name, value] : env) setenv(name, value, 1);
+  StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
+  for (const auto& [name, value] : env) unsetenv(name);
+  const uint32_t lens[3] = {300, 37, 1};
+  std::vector<std::vector<int32_t>> tables(3), toks(3);
+  for (int i = 0; i < 3; ++i) {
+    tables[i].resize(32);
+    std::iota(tables[i].begin(), tables[i].end(), 32 * i);
+    for (uint32_t k = 0; k < lens[i]; ++k) toks[i].push_back(3 + (k * 31 + 7 * i) % 250);
+  }
+  lmrt_sampling_params sp = greedy_params();
+  std::vector<lmrt_token_logprobs> all;
+  std::vector<uint32_t> start(3, 0);
+  for (int step = 0; step < 6; ++step) {
+    std::vector<lmrt_step_seq> seqs(3);
+    for (int i = 0; i < 3; ++i) {
+      lmrt_step_seq& q = seqs[i];
+      q.struct_size = sizeof(q);
+      q.seq_id = 10 + i;
+      q.tokens = toks[i].data();
+      q.num_tokens = static_cast<uint32_t>(toks[i].size());
+      q.start_pos = start[i];
+      q.block_table = tables[i].data();
+      q.num_blocks = static_cast<uint32_t>(tables[i].size());
+      q.sampling = &sp;
+    }
+    std::vector<lmrt_token_logprobs> out;
+    lmrt_status* st = e.step(seqs, out);
+    EXPECT_EQ(st, nullptr) << (st ? e.host()->status_message(st) : "");
+    if (st) {
+      e.host()->status_release(st);
+      return all;
+    }
+    for (int i = 0; i < 3; ++i) {
+      start[i] += static_cast<uint32_t>(toks[i].size());
+      toks[i] = {out[i].token};
+      all.push_back(out[i]);
+    }
+  }
+  return all;
+}
+
+bool same_bits(const lmrt_token_logprobs& a, const lmrt_token_logprobs& b) {
+  if (a.token != b.token || a.num_top != b.num_top || std::memcmp(&a.logprob, &b.logprob, sizeof(float)) != 0)
+    return false;
+  for (uint32_t k = 0; k < a.num_top; ++k)
+    if (a.top_tokens[k] != b.top_tokens[k] || std::memcmp(&a.top_logprobs[k], &b.top_logprobs[k], sizeof(float)) != 0)
+      return false;
+  return true;
+}
+
+}  // namespace
+
 // The tokens of a sequence that share their K/V reads in one attention block (LMRT_TM_ATTENTION_GROUP, default 8)
-// change no bit of any result: a long and a short prefill beside a one-token one, then decode steps, for head
-// sizes that take each path of the kernel (32 lanes x 2 and x 4 dimensions; 36 is not a multiple of 8).
+// change no bit of any result.
 TEST(GpuEngine, AttentionGroupsChangeNoBit) {
   REQUIRE_GPU();
   for (uint32_t head_dim : {64u, 128u, 36u}) {
-    const fs::path dir = fs::temp_directory_path() / ("lmrt-gpu-attn-group-" + std::to_string(head_dim));
-    TinyModelSpec spec;
-    spec.dtype = LMRT_DTYPE_F16;
-    spec.hidden = 256;
-    spec.heads = 4;
-    spec.kv_heads = 2;
-    spec.head_dim = head_dim;
-    spec.intermediate = 256;
-    spec.vocab = 256;
-    spec.max_position_embeddings = 1024;
-    spec.seed = head_dim;
-    write_tiny_model(dir, spec);
-    auto run = [&](const char* group) {
-      if (group)
-        setenv("LMRT_TM_ATTENTION_GROUP", group, 1);
-      else
-        unsetenv("LMRT_TM_ATTENTION_GROUP");
-      StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
-      unsetenv("LMRT_TM_ATTENTION_GROUP");
-      const uint32_t lens[3] = {300, 37, 1};
-      std::vector<std::vector<int32_t>> tables(3), toks(3);
-      for (int i = 0; i < 3; ++i) {
-        tables[i].resize(32);
-        std::iota(tables[i].begin(), tables[i].end(), 32 * i);
-        for (uint32_t k = 0; k < lens[i]; ++k) toks[i].push_back(3 + (k * 31 + 7 * i) % 250);
-      }
-      lmrt_sampling_params sp = greedy_params();
-      std::vector<lmrt_token_logprobs> all;
-      std::vector<uint32_t> start(3, 0);
-      for (int step = 0; step < 6; ++step) {
-        std::vector<lmrt_step_seq> seqs(3);
-        for (int i = 0; i < 3; ++i) {
-          lmrt_step_seq& q = seqs[i];
-          q.struct_size = sizeof(q);
-          q.seq_id = 10 + i;
-          q.tokens = toks[i].data();
-          q.num_tokens = static_cast<uint32_t>(toks[i].size());
-          q.start_pos = start[i];
-          q.block_table = tables[i].data();
-          q.num_blocks = static_cast<uint32_t>(tables[i].size());
-          q.sampling = &sp;
-        }
-        std::vector<lmrt_token_logprobs> out;
-        lmrt_status* st = e.step(seqs, out);
-        EXPECT_EQ(st, nullptr) << (st ? e.host()->status_message(st) : "");
-        if (st) {
-          e.host()->status_release(st);
-          return all;
-        }
-        for (int i = 0; i < 3; ++i) {
-          start[i] += static_cast<uint32_t>(toks[i].size());
-          toks[i] = {out[i].token};
-          all.push_back(out[i]);
-        }
-      }
-      return all;
-    };
-    const auto one = run("1"), three = run("3"), dflt = run(nullptr);
+    const fs::path dir = attention_test_model(head_dim);
+    const auto one = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_GROUP", "1"}});
+    const auto three = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_GROUP", "3"}});
+    const auto dflt = run_three_sequences(dir, {});
     ASSERT_EQ(one.size(), 18u);
     ASSERT_EQ(three.size(), one.size());
     ASSERT_EQ(dflt.size(), one.size());
-    auto same_bits = [](const lmrt_token_logprobs& a, const lmrt_token_logprobs& b) {
-      if (a.token != b.token || a.num_top != b.num_top || std::memcmp(&a.logprob, &b.logprob, sizeof(float)) != 0)
-        return false;
-      for (uint32_t k = 0; k < a.num_top; ++k)
-        if (a.top_tokens[k] != b.top_tokens[k] ||
-            std::memcmp(&a.top_logprobs[k], &b.top_logprobs[k], sizeof(float)) != 0)
-          return false;
-      return true;
-    };
     size_t equal3 = 0, equal8 = 0;
     for (size_t k = 0; k < one.size(); ++k) equal3 += same_bits(one[k], three[k]), equal8 += same_bits(one[k], dflt[k]);
     std::printf("[gpu-table] attention groups head_dim %u: group 3 %zu/%zu, group 8 %zu/%zu bit-identical to group 1\n",
                 head_dim, equal3, one.size(), equal8, one.size());
     EXPECT_EQ(equal3, one.size()) << "head_dim " << head_dim;
     EXPECT_EQ(equal8, one.size()) << "head_dim " << head_dim;
+    fs::remove_all(dir);
+  }
+}
+
+// Chunked attention (opt-in, LMRT_TM_ATTENTION_CHUNK): splitting a token's chunks over blocks changes no bit; a
+// token whose keys fit one chunk gets exactly the default kernel's result; longer ones stay within fp16 rounding.
+TEST(GpuEngine, ChunkedAttentionSplitsWithoutChangingABit) {
+  REQUIRE_GPU();
+  for (uint32_t head_dim : {64u, 128u, 36u}) {
+    const fs::path dir = attention_test_model(head_dim);
+    const auto dflt = run_three_sequences(dir, {});
+    const auto loop = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_CHUNK", "128"}, {"LMRT_TM_ATTENTION_SPLIT", "0"}});
+    const auto split = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_CHUNK", "128"}, {"LMRT_TM_ATTENTION_SPLIT", "1"}});
+    ASSERT_EQ(dflt.size(), 18u);
+    ASSERT_EQ(loop.size(), dflt.size());
+    ASSERT_EQ(split.size(), dflt.size());
+    size_t split_same = 0, short_same = 0, short_total = 0;
+    ErrorStats err;
+    for (size_t k = 0; k < dflt.size(); ++k) {
+      split_same += same_bits(loop[k], split[k]);
+      if (k % 3 != 0) short_total += 1, short_same += same_bits(dflt[k], loop[k]);  // 37 and 1 tokens: one chunk
+    }
+    // The long sequence's first answer (its prompt spans three chunks), against the default kernel.
+    EXPECT_EQ(loop[0].token, dflt[0].token);
+    for (uint32_t a = 0; a < dflt[0].num_top; ++a)
+      for (uint32_t b = 0; b < loop[0].num_top; ++b)
+        if (dflt[0].top_tokens[a] == loop[0].top_tokens[b]) err.add(loop[0].top_logprobs[b], dflt[0].top_logprobs[a]);
+    std::printf("[gpu-table] chunked attention head_dim %u: split %zu/%zu bit-identical to one block, "
+                "one-chunk tokens %zu/%zu identical to the default kernel, 300-token prompt max_rel_logprob_err %.3g\n",
+                head_dim, split_same, dflt.size(), short_same, short_total, err.max_rel);
+    EXPECT_EQ(split_same, dflt.size()) << "head_dim " << head_dim;
+    EXPECT_EQ(short_same, short_total) << "head_dim " << head_dim;
+    EXPECT_LE(err.max_rel, kTol) << "head_dim " << head_dim;
     fs::remove_all(dir);
   }
 }

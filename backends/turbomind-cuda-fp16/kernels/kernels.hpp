@@ -56,6 +56,22 @@ void launch_paged_attention(DType dt, const void* qkv, int num_groups, int max_g
                             const TokenLayout& tokens, const int32_t* group_first, const KvLayout& kv, int layer,
                             void* out, cudaStream_t stream);
 
+// ---- chunked attention (opt-in: LMRT_TM_ATTENTION_CHUNK): the same semantics, with each token's keys cut into
+// chunks of `chunk` positions (a multiple of 128) whose partials are combined in order. A work item is a group
+// and either all its chunks (chunk = -1) or one chunk of a one-token group, whose partial goes to row `partial`
+// of `partials` ([rows][num_heads][head_dim + 2] floats); each split token then has an AttentionSplit naming its
+// first row and chunk count, and a second kernel combines them. Splitting changes no bit of a result.
+struct AttentionWork {
+  int32_t group, chunk, partial;
+};
+struct AttentionSplit {
+  int32_t token, partial, num_chunks;
+};
+void launch_chunked_attention(DType dt, const void* qkv, int num_items, int max_group, int num_heads,
+                              const TokenLayout& tokens, const int32_t* group_first, const AttentionWork* work,
+                              const AttentionSplit* splits, int num_splits, const KvLayout& kv, int layer, int chunk,
+                              float* partials, void* out, cudaStream_t stream);
+
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);
 
