@@ -76,6 +76,24 @@ void reject_unsupported(const json& body) {
     throw invalid_request("'tools' (function calling) is not supported by this server", "tools");
   if (body.contains("echo") && body["echo"].is_boolean() && body["echo"].get<bool>())
     throw invalid_request("'echo' is not supported by this server", "echo");
+  // Fields that would change the answer if honoured: refused rather than silently ignored.
+  if (body.contains("functions") && body["functions"].is_array() && !body["functions"].empty())
+    throw invalid_request("'functions' (function calling) is not supported by this server", "functions");
+  if (body.contains("response_format") && !body["response_format"].is_null()) {
+    const json& f = body["response_format"];
+    if (!f.is_object() || f.value("type", std::string("text")) != "text")
+      throw invalid_request("'response_format' other than {\"type\": \"text\"} (JSON mode, JSON schemas) is not "
+                            "supported by this server", "response_format");
+  }
+  if (body.contains("logit_bias") && !body["logit_bias"].is_null() &&
+      !(body["logit_bias"].is_object() && body["logit_bias"].empty()))
+    throw invalid_request("'logit_bias' is not supported by this server", "logit_bias");
+  if (body.contains("best_of") && !body["best_of"].is_null()) {
+    const json& b = body["best_of"];
+    const json n = body.contains("n") && !body["n"].is_null() ? body["n"] : json(1);
+    if (!b.is_number_integer() || b != n)
+      throw invalid_request("'best_of' other than n (scoring several samples) is not supported by this server", "best_of");
+  }
 }
 
 void chat_completions(Server& s, const httplib::Request& req, httplib::Response& res) {

@@ -60,6 +60,20 @@ describe('bad input', { skip: skipReason }, () => {
     await expectError('/v1/chat/interactive', { prompt: 'x', session_id: 'a' }, 400, 'session_id');
   });
 
+  test('fields that would change the answer are refused, not ignored', async () => {
+    const chat = { messages: [{ role: 'user', content: 'x' }], max_tokens: 2 };
+    await expectError('/v1/chat/completions', { ...chat, response_format: { type: 'json_object' } }, 400, 'response_format');
+    await expectError('/v1/chat/completions', { ...chat, response_format: 'json' }, 400, 'response_format');
+    await expectError('/v1/chat/completions', { ...chat, logit_bias: { 5: 100 } }, 400, 'logit_bias');
+    await expectError('/v1/chat/completions', { ...chat, functions: [{ name: 'f' }] }, 400, 'functions');
+    await expectError('/v1/completions', { prompt: 'x', max_tokens: 2, best_of: 3 }, 400, 'best_of');
+    // The neutral values are accepted.
+    for (const extra of [{ response_format: { type: 'text' } }, { logit_bias: {} }, { best_of: 1 }]) {
+      const r = await rawPost(srv.port, '/v1/chat/completions', Buffer.from(JSON.stringify({ ...chat, ...extra })));
+      assert.equal(r.status, 200, `${JSON.stringify(extra)} -> ${r.body}`);
+    }
+  });
+
   test('negative and huge numbers', async () => {
     await expectError('/v1/completions', { prompt: 'x', max_tokens: -1 }, 400, 'max_tokens');
     await expectError('/v1/completions', { prompt: 'x', max_tokens: 1e30 }, 400, 'max_tokens');
