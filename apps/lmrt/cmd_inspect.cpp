@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "lmrt/core/bundled_model.hpp"
 #include "lmrt/core/plugin_registry.hpp"
 
 namespace lmrt::app {
@@ -90,6 +91,9 @@ void add_inspect_commands(CLI::App& app, Commands&) {
                 << "CPU threads: " << std::thread::hardware_concurrency() << "\n"
                 << "memory: " << mem_total() << "\n";
       print_gpus();
+      const auto bundled = bundled_model();
+      std::cout << "bundled model: " << (bundled ? bundled->string() : "not found (looked in " + bundled_model_search_paths() + ")")
+                << "\n";
       std::cout << "\nplugins (a CUDA engine reports its CUDA runtime's view of the devices):\n";
       PluginRegistry registry;
       print_plugins(registry, true);

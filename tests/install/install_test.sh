@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cmake --install into a temporary prefix, then: the installed lmrt finds its plugins,
 # an out-of-tree plugin builds against the installed SDK (find_package(lmrt)) and the
-# installed host loads it; every plugin exports only its bootstrap symbol and liblmrt
-# only the lmrt_* C API.
+# installed host loads it; the bundled model is installed and found; every plugin exports only its bootstrap
+# symbol and liblmrt only the lmrt_* C API.
 set -euo pipefail
 build_dir=$1
 source_dir=$2
@@ -14,6 +14,13 @@ lmrt="$work/prefix/bin/lmrt"
 list=$("$lmrt" plugins list)
 echo "$list" | grep -q "^cpu .*engine" || { echo "installed lmrt does not find the cpu plugin:"; echo "$list"; exit 1; }
 echo "$list" | grep -q "^cli-chat .*frontend" || { echo "installed lmrt does not find cli-chat"; exit 1; }
+
+# The bundled chat model is installed and found beside the installed binaries, and answers.
+env_out=$(env -u LMRT_DEFAULT_MODEL "$lmrt" check_env)
+echo "$env_out" | grep -q "^bundled model: $work/prefix/share/lmrt/models/lmrt-chat-tiny" ||
+  { echo "installed lmrt does not find its bundled model:"; echo "$env_out" | grep bundled; exit 1; }
+answer=$(env -u LMRT_DEFAULT_MODEL "$lmrt" generate --prompt 'What is 2 + 2?' --temperature 0 --max-new-tokens 16 --log-level error)
+[ "$answer" = "2 + 2 = 4." ] || { echo "installed lmrt with its bundled model answered: $answer"; exit 1; }
 
 cmake -S "$source_dir/sdk/examples/hello-frontend" -B "$work/example" -G Ninja \
   -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/example-configure.log"
@@ -30,4 +37,4 @@ for so in "$work"/prefix/lib/lmrt/plugins/*.so "$plugin"; do
 done
 extra=$(nm -D --defined-only "$work/prefix/lib/liblmrt.so" | awk '{print $3}' | grep -v '^lmrt_' || true)
 [ -z "$extra" ] || { echo "liblmrt.so exports non-API symbols: $extra"; exit 1; }
-echo "install: ok (plugins found, example plugin built and run, exports clean)"
+echo "install: ok (plugins and the bundled model found, example plugin built and run, exports clean)"

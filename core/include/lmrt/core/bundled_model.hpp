@@ -10,8 +10,9 @@ namespace lmrt {
 
 inline constexpr const char* kBundledModelName = "lmrt-chat-tiny";
 
-// The first folder with a config.json among: $LMRT_DEFAULT_MODEL, the install's
-// share/lmrt/models/lmrt-chat-tiny, and the source tree's models/lmrt-chat-tiny (for builds run in place).
+// The first folder with a config.json among: $LMRT_DEFAULT_MODEL, share/lmrt/models/lmrt-chat-tiny beside the
+// installed binaries (../share from bin/ or lib/), the configured install prefix's, and the source tree's
+// models/lmrt-chat-tiny (for builds run in place).
 std::optional<std::filesystem::path> bundled_model();
 
 // The places bundled_model() looks, in order, for error messages.
