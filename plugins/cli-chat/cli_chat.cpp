@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -63,7 +65,14 @@ class Chat {
     std::string info;
     check(api_->info_json(rt_, [](void* u, lmrt_str t) { static_cast<std::string*>(u)->assign(t.data, t.size); },
                           &info));
-    print("lmrt chat: " + info + "\ntype exit to leave, reset to start over; Ctrl-C stops an answer\n");
+    // One line a person reads: the model, its template, where it runs and how long a conversation may be.
+    const nlohmann::json j = nlohmann::json::parse(info, nullptr, false);
+    std::string line = info;
+    if (j.is_object())
+      line = j.value("model_name", std::string("?")) + " (" + j.value("architecture", std::string("?")) +
+             ", chat template " + j.value("chat_template", std::string("?")) + ") on " +
+             j.value("device", std::string("?")) + ", session_len " + std::to_string(j.value("session_len", 0));
+    print("lmrt chat: " + line + "\ntype exit to leave, reset to start over; Ctrl-C stops an answer\n");
   }
 
   void answer(const std::string& user_text) {
