@@ -159,3 +159,18 @@ describe('--max-concurrent-requests', { skip: skipReason }, () => {
     }
   });
 });
+
+describe('web_ui: false', { skip: skipReason }, () => {
+  test('no page at / (404 in the error shape), the API still serves', async () => {
+    const srv = await startServer(['--config', writeConfig({ web_ui: false })]);
+    try {
+      const page = await fetch(`${srv.url}/`);
+      assert.equal(page.status, 404);
+      assert.ok('error' in (await page.json()));
+      const models = await fetch(`${srv.url}/v1/models`);
+      assert.equal(models.status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
