@@ -90,6 +90,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                                                 std::to_string(kMaxAttentionGroup) + "], got '" + g + "'");
     attention_group_ = static_cast<int>(v);
   }
+  const char* prof = std::getenv("LMRT_TM_PROFILE");
+  profile_ = std::make_unique<StepProfile>(prof && std::strcmp(prof, "1") == 0);
   // Opt-in until a GPU run has checked it: chunked attention, and whether it splits one-token groups.
   if (const char* c = std::getenv("LMRT_TM_ATTENTION_CHUNK"); c && *c) {
     char* end = nullptr;
@@ -111,6 +113,11 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
 GpuEngine::~GpuEngine() {
   cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
+  if (profile_ && profile_->enabled()) {
+    const std::string report = profile_->report();
+    if (!report.empty()) host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 profile:\n" + report);
+  }
+  profile_.reset();
   ws_.buffer.reset();
   kv_.reset();
   d_meta_.reset();
@@ -233,6 +240,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   const uint32_t S = batch.num_seqs;
   if (S == 0) return;
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  profile_->begin_step();
 
   // Lay out the step on the host.
   std::vector<int32_t> tokens, token_pos, token_seq, table_offset(S), tables, last_rows, banned, group_first;
@@ -350,7 +358,9 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   sp_.attention_work = reinterpret_cast<const AttentionWork*>(d + o_work);
   sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(d + o_splits);
 
+  profile_->before_forward(stream_);
   forward(static_cast<int>(T), static_cast<int>(R), plan);
+  profile_->after_forward(stream_);
 
   if (R > 0) {
     if (d_results_.bytes() < R * sizeof(SampleResult)) d_results_.allocate(std::max<size_t>(R, 64) * sizeof(SampleResult), "sampling results");
@@ -358,10 +368,12 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     launch_sampling(ws_.logits, static_cast<int>(s.vocab_size), sp_.rows, static_cast<int>(R), sp_.penalties, sp_.banned,
                     ws_.z, ws_.p, d_results_.as<SampleResult>(), stream_);
     check_cuda(cudaGetLastError(), "launching the sampling kernel");
+    profile_->after_sampling(stream_);
     check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), R * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),
                "reading the sampled tokens");
   }
   check_cuda(cudaStreamSynchronize(stream_), "the step");
+  profile_->end_step(T == S, T);
   for (uint32_t i = 0; i < S; ++i) outputs[i].token = -1, outputs[i].logprob = 0.f, outputs[i].num_top = 0;
   const SampleResult* res = reinterpret_cast<const SampleResult*>(h_results_.get());
   for (size_t k = 0; k < R; ++k) {

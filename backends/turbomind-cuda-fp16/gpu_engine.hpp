@@ -17,6 +17,7 @@
 #include "lmrt/engine.h"
 #include "lmrt/plugin.hpp"
 #include "model_weights.hpp"
+#include "step_profile.hpp"
 
 namespace lmrt::tm {
 
@@ -72,6 +73,7 @@ class GpuEngine {
   int attention_chunk_ = 0;    // > 0: chunked attention with chunks of this many keys (LMRT_TM_ATTENTION_CHUNK)
   bool attention_split_ = true;  // chunked: spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
   DeviceBuffer partials_;        // chunked attention's split partials
+  std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1
   // Device pointers into d_meta_ for the current step.
   struct StepPointers {
     const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned, *group_first;

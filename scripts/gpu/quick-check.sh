@@ -42,5 +42,12 @@ if [ -n "${CHUNKED_BENCH:-512}" ]; then
     --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --log-level error --json "$out/bench-chunked.json" 2>&1 \
     | tee "$out/bench-chunked.txt"
 fi
+# Where a batch-1 step's time goes (host preparation, GPU forward, sampling), at short and long context.
+for in_len in 128 2048; do
+  echo "== LMRT_TM_PROFILE=1, batch 1, input $in_len"
+  LMRT_TM_PROFILE=1 build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch 1 \
+    --input $in_len --output 64 --warmup 0 --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 \
+    --log-level info 2>&1 | grep -E 'steps:|^1 ' | tee -a "$out/profile.txt"
+done
 grep -h '^\[gpu-table\]' "$out/gpu_tests.log" "$out/gpu_tests_chunked.log" | sed 's/^\[gpu-table\] /  /'
 echo "total: $(( $(date +%s) - start )) s"
