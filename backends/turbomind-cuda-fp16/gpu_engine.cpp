@@ -52,6 +52,30 @@ struct Packer {
 
 GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model)
     : host_(host), device_(config.device_id) {
+  // The environment's tuning knobs first, so that a bad value fails before any device resource exists.
+  // A tuning and test knob: 1 gives every token its own attention block (the results are the same bits).
+  if (const char* g = std::getenv("LMRT_TM_ATTENTION_GROUP"); g && *g) {
+    char* end = nullptr;
+    const long v = std::strtol(g, &end, 10);
+    if (*end != '\0' || v < 1 || v > kMaxAttentionGroup)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, " +
+                                                std::to_string(kMaxAttentionGroup) + "], got '" + g + "'");
+    attention_group_ = static_cast<int>(v);
+  }
+  // Opt-in until a GPU run has checked it: chunked attention, and whether it splits one-token groups.
+  if (const char* c = std::getenv("LMRT_TM_ATTENTION_CHUNK"); c && *c) {
+    char* end = nullptr;
+    const long v = std::strtol(c, &end, 10);
+    if (*end != '\0' || v < 0 || v > (1L << 20) || v % 128 != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR,
+                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be 0 or a multiple of 128, got '") + c + "'");
+    attention_chunk_ = static_cast<int>(v);
+  }
+  if (const char* sp = std::getenv("LMRT_TM_ATTENTION_SPLIT"); sp && *sp) {
+    if (std::strcmp(sp, "0") != 0 && std::strcmp(sp, "1") != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_SPLIT must be 0 or 1, got '") + sp + "'");
+    attention_split_ = sp[0] == '1';
+  }
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
@@ -81,31 +105,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     throw;
   }
   penalty_slot_.assign(model_->shape.vocab_size, -1);
-  // A tuning and test knob: 1 gives every token its own attention block (the results are the same bits).
-  if (const char* g = std::getenv("LMRT_TM_ATTENTION_GROUP"); g && *g) {
-    char* end = nullptr;
-    const long v = std::strtol(g, &end, 10);
-    if (*end != '\0' || v < 1 || v > kMaxAttentionGroup)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, " +
-                                                std::to_string(kMaxAttentionGroup) + "], got '" + g + "'");
-    attention_group_ = static_cast<int>(v);
-  }
   const char* prof = std::getenv("LMRT_TM_PROFILE");
   profile_ = std::make_unique<StepProfile>(prof && std::strcmp(prof, "1") == 0);
-  // Opt-in until a GPU run has checked it: chunked attention, and whether it splits one-token groups.
-  if (const char* c = std::getenv("LMRT_TM_ATTENTION_CHUNK"); c && *c) {
-    char* end = nullptr;
-    const long v = std::strtol(c, &end, 10);
-    if (*end != '\0' || v < 0 || v > (1L << 20) || v % 128 != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be 0 or a multiple of 128, got '") + c + "'");
-    attention_chunk_ = static_cast<int>(v);
-  }
-  if (const char* sp = std::getenv("LMRT_TM_ATTENTION_SPLIT"); sp && *sp) {
-    if (std::strcmp(sp, "0") != 0 && std::strcmp(sp, "1") != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_SPLIT must be 0 or 1, got '") + sp + "'");
-    attention_split_ = sp[0] == '1';
-  }
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
                                model_->dtype_name() + ")");
 }
