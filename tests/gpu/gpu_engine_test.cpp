@@ -287,6 +287,27 @@ TEST(GpuEngine, ChunkedAttentionSplitsWithoutChangingABit) {
   }
 }
 
+// The engine's environment knobs are checked before it looks for a device, so this runs anywhere the plugin is built.
+TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
+  const fs::path dir = fixtures_dir() / "tiny-llama";
+  const std::pair<const char*, const char*> cases[] = {{"LMRT_TM_ATTENTION_GROUP", "9"},
+                                                       {"LMRT_TM_ATTENTION_GROUP", "x"},
+                                                       {"LMRT_TM_ATTENTION_CHUNK", "100"},
+                                                       {"LMRT_TM_ATTENTION_SPLIT", "yes"}};
+  for (const auto& [name, value] : cases) {
+    setenv(name, value, 1);
+    std::string message;
+    try {
+      StepEngine e(kGpu, dir, "dtype: float16\n");
+    } catch (const std::exception& ex) {
+      message = ex.what();
+    }
+    unsetenv(name);
+    EXPECT_NE(message.find(name), std::string::npos) << name << "=" << value << ": " << message;
+    EXPECT_NE(message.find(std::string("'") + value + "'"), std::string::npos) << message;
+  }
+}
+
 // Sampling decisions on the same Philox stream: 64 sequences per step, each its own seed.
 TEST(GpuEngine, SamplingAgreesWithTheCpuEngine) {
   REQUIRE_GPU();
