@@ -76,6 +76,11 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
       throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_SPLIT must be 0 or 1, got '") + sp + "'");
     attention_split_ = sp[0] == '1';
   }
+  if (const char* gr = std::getenv("LMRT_TM_CUDA_GRAPHS"); gr && *gr) {
+    if (std::strcmp(gr, "0") != 0 && std::strcmp(gr, "1") != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_CUDA_GRAPHS must be 0 or 1, got '") + gr + "'");
+    graphs_enabled_ = gr[0] == '1';
+  }
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
@@ -98,6 +103,10 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   try {
     check_cublas(cublasCreate(&cublas_), "cublasCreate");
     check_cublas(cublasSetStream(cublas_, stream_), "cublasSetStream");
+    if (graphs_enabled_) {  // cuBLAS must not allocate while a graph is being captured
+      cublas_workspace_.allocate(size_t(32) << 20, "cuBLAS's workspace");
+      check_cublas(cublasSetWorkspace(cublas_, cublas_workspace_.get(), cublas_workspace_.bytes()), "cublasSetWorkspace");
+    }
     model_ = std::make_unique<DeviceModel>(model, config.dtype, stream_);
   } catch (...) {
     if (cublas_) cublasDestroy(cublas_);
@@ -119,6 +128,7 @@ GpuEngine::~GpuEngine() {
     if (!report.empty()) host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 profile:\n" + report);
   }
   profile_.reset();
+  graphs_.clear();
   ws_.buffer.reset();
   kv_.reset();
   d_meta_.reset();
@@ -174,6 +184,7 @@ void GpuEngine::ensure_workspace(size_t tokens, size_t rows) {
   tokens = std::max({tokens, ws_.tokens, size_t(1)});
   rows = std::max({rows, ws_.rows, size_t(1)});
   check_cuda(cudaStreamSynchronize(stream_), "synchronizing before a workspace resize");
+  ++buffer_epoch_;
   ws_.buffer.reset();
   ws_.buffer.allocate(workspace_bytes(tokens, rows, nullptr), "the step workspace");
   ws_.tokens = tokens;
@@ -225,12 +236,41 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
   if (c.num_blocks > static_cast<uint32_t>(std::numeric_limits<int32_t>::max()))
     throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: allocate_cache: num_blocks is too large");
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
-  if (query_) ensure_workspace(std::max<size_t>(query_->max_step_tokens, 1), std::max<size_t>(query_->max_batch_size, 1));
+  const bool graphs = graphs_enabled_ && query_ && query_->max_session_len > 0;
+  if (query_) {
+    const size_t rows = std::max<size_t>(query_->max_batch_size, 1);
+    ensure_workspace(std::max<size_t>(query_->max_step_tokens, graphs ? DecodeGraphs::kMaxBatch : 1),
+                     graphs ? std::max<size_t>(rows, DecodeGraphs::kMaxBatch) : rows);
+  }
   const ModelShape& s = model_->shape;
   const uint64_t block_bytes = 2ull * s.num_layers * s.num_kv_heads * s.head_dim * c.block_seq_len * 2;
-  kv_.allocate(block_bytes * c.num_blocks, ("the KV cache (" + std::to_string(c.num_blocks) + " blocks)").c_str());
+  // With graphs, one more block than the pool: where the padding rows of a bucket write their KV.
+  kv_.allocate(block_bytes * (c.num_blocks + (graphs ? 1 : 0)),
+               ("the KV cache (" + std::to_string(c.num_blocks) + " blocks)").c_str());
   kv_blocks_ = c.num_blocks;
   block_seq_len_ = c.block_seq_len;
+  if (graphs) {
+    scratch_block_ = static_cast<int32_t>(c.num_blocks);
+    graph_table_cap_ = (query_->max_session_len + c.block_seq_len - 1) / c.block_seq_len + 1;
+    const size_t B = DecodeGraphs::kMaxBatch;
+    size_t off = 0;
+    auto take = [&](size_t bytes) {
+      const size_t at = off;
+      off = align_up(off + bytes, 16);
+      return at;
+    };
+    GraphLayout& g = graph_layout_;
+    g.tokens = take(B * 4), g.pos = take(B * 4), g.seq = take(B * 4), g.table_offset = take((B + 1) * 4);
+    g.tables = take((B + 1) * graph_table_cap_ * 4), g.seq_base = take((B + 1) * 8), g.last_rows = take(B * 4);
+    g.rows = take(B * sizeof(SampleRow)), g.penalties = take(sizeof(PenaltyEntry)), g.banned = take(4);
+    g.groups = take((B + 1) * 4), g.bytes = off;
+    h_graph_meta_.ensure(g.bytes);
+    std::memset(h_graph_meta_.get(), 0, g.bytes);
+    d_graph_meta_.allocate(g.bytes, "the decode graphs' metadata");
+    d_results_.allocate(B * sizeof(SampleResult), "sampling results");
+    h_results_.ensure(d_results_.bytes());
+    ++buffer_epoch_;
+  }
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16: KV cache of " + std::to_string(c.num_blocks) + " blocks x " +
                                std::to_string(c.block_seq_len) + " tokens (" + gib(block_bytes * c.num_blocks) + ")");
 }
@@ -298,6 +338,15 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     rows.push_back(r);
   }
   const size_t T = tokens.size(), R = rows.size();
+  if (graph_table_cap_ > 0 && T == S && R == S && S <= DecodeGraphs::kMaxBatch && penalties.empty() && banned.empty() &&
+      attention_chunk_ == 0) {
+    bool fits = true;
+    for (uint32_t i = 0; i < S; ++i) fits = fits && batch.seqs[i].num_blocks <= graph_table_cap_;
+    if (fits && step_with_graph(tokens, token_pos, tables, table_offset, seq_base, rows)) {
+      read_results(sampled, S, outputs);
+      return;
+    }
+  }
   AttentionPlan plan;
   plan.num_groups = static_cast<int>(group_first.size());
   plan.max_group = max_group;
@@ -364,7 +413,10 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   profile_->after_forward(stream_);
 
   if (R > 0) {
-    if (d_results_.bytes() < R * sizeof(SampleResult)) d_results_.allocate(std::max<size_t>(R, 64) * sizeof(SampleResult), "sampling results");
+    if (d_results_.bytes() < R * sizeof(SampleResult)) {
+      ++buffer_epoch_;
+      d_results_.allocate(std::max<size_t>(R, 64) * sizeof(SampleResult), "sampling results");
+    }
     h_results_.ensure(d_results_.bytes());
     launch_sampling(ws_.logits, static_cast<int>(s.vocab_size), sp_.rows, static_cast<int>(R), sp_.penalties, sp_.banned,
                     ws_.z, ws_.p, d_results_.as<SampleResult>(), stream_);
@@ -375,9 +427,109 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   }
   check_cuda(cudaStreamSynchronize(stream_), "the step");
   profile_->end_step(T == S, T);
+  read_results(sampled, S, outputs);
+}
+
+bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
+                                const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
+                                const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) {
+  const uint32_t S = static_cast<uint32_t>(tokens.size()), B = DecodeGraphs::bucket(S);
+  const GraphLayout& g = graph_layout_;
+  char* h = h_graph_meta_.get();
+  auto at = [&](size_t off) { return h + off; };
+  int32_t* tok = reinterpret_cast<int32_t*>(at(g.tokens));
+  int32_t* pos = reinterpret_cast<int32_t*>(at(g.pos));
+  int32_t* seq = reinterpret_cast<int32_t*>(at(g.seq));
+  int32_t* toff = reinterpret_cast<int32_t*>(at(g.table_offset));
+  int32_t* tab = reinterpret_cast<int32_t*>(at(g.tables));
+  double* base = reinterpret_cast<double*>(at(g.seq_base));
+  int32_t* last = reinterpret_cast<int32_t*>(at(g.last_rows));
+  SampleRow* row = reinterpret_cast<SampleRow*>(at(g.rows));
+  int32_t* groups = reinterpret_cast<int32_t*>(at(g.groups));
+  // One token per sequence: token, row and group i are sequence i; the padding rows are a dummy sequence S.
+  for (uint32_t i = 0; i < B; ++i) {
+    const bool real = i < S;
+    tok[i] = real ? tokens[i] : 0;
+    pos[i] = real ? token_pos[i] : 0;
+    seq[i] = static_cast<int32_t>(real ? i : S);
+    last[i] = static_cast<int32_t>(i);
+    groups[i] = static_cast<int32_t>(i);
+    if (real) {
+      row[i] = rows[i];
+    } else {
+      row[i] = SampleRow{};
+      row[i].top_p = 1.f, row[i].repetition_penalty = 1.f, row[i].position = 1;  // greedy, dropped
+    }
+  }
+  groups[B] = static_cast<int32_t>(B);
+  for (uint32_t i = 0; i <= S; ++i) toff[i] = static_cast<int32_t>(i * graph_table_cap_);
+  for (uint32_t i = 0; i < S; ++i) {
+    const size_t end = i + 1 < S ? size_t(table_offset[i + 1]) : tables.size();
+    std::copy(tables.begin() + table_offset[i], tables.begin() + end, tab + size_t(i) * graph_table_cap_);
+    base[i] = seq_base[i];
+  }
+  tab[size_t(S) * graph_table_cap_] = scratch_block_;
+  base[S] = model_->shape.rope_theta;
+  check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, g.bytes, cudaMemcpyHostToDevice, stream_), "uploading the step");
+
+  const char* d = d_graph_meta_.as<char>();
+  sp_.tokens = reinterpret_cast<const int32_t*>(d + g.tokens);
+  sp_.token_pos = reinterpret_cast<const int32_t*>(d + g.pos);
+  sp_.token_seq = reinterpret_cast<const int32_t*>(d + g.seq);
+  sp_.table_offset = reinterpret_cast<const int32_t*>(d + g.table_offset);
+  sp_.block_tables = reinterpret_cast<const int32_t*>(d + g.tables);
+  sp_.seq_base = reinterpret_cast<const double*>(d + g.seq_base);
+  sp_.last_rows = reinterpret_cast<const int32_t*>(d + g.last_rows);
+  sp_.rows = reinterpret_cast<const SampleRow*>(d + g.rows);
+  sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + g.penalties);
+  sp_.banned = reinterpret_cast<const int32_t*>(d + g.banned);
+  sp_.group_first = reinterpret_cast<const int32_t*>(d + g.groups);
+
+  cudaGraphExec_t exec = graphs_.find(B, buffer_epoch_);
+  if (!exec) {
+    AttentionPlan plan;
+    plan.num_groups = static_cast<int>(B);
+    plan.max_group = 1;
+    const int vocab = static_cast<int>(model_->shape.vocab_size);
+    cudaGraph_t graph = nullptr;
+    check_cuda(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "beginning a decode graph capture");
+    std::string failure;
+    try {
+      forward(static_cast<int>(B), static_cast<int>(B), plan);
+      launch_sampling(ws_.logits, vocab, sp_.rows, static_cast<int>(B), sp_.penalties, sp_.banned, ws_.z, ws_.p,
+                      d_results_.as<SampleResult>(), stream_);
+    } catch (const std::exception& ex) {
+      failure = ex.what();  // the capture must still be ended, or the stream stays unusable
+    }
+    const cudaError_t ce = cudaStreamEndCapture(stream_, &graph);
+    cudaError_t ie = cudaErrorUnknown;
+    if (ce == cudaSuccess && graph) ie = cudaGraphInstantiate(&exec, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (!failure.empty() || ce != cudaSuccess || ie != cudaSuccess) {
+      cudaGetLastError();
+      graphs_enabled_ = false;
+      graph_table_cap_ = 0;
+      host_.log(LMRT_LOG_WARN, "turbomind-cuda-fp16: CUDA graphs turned off, capturing a decode step failed: " +
+                                   (failure.empty() ? std::string(cudaGetErrorString(ce != cudaSuccess ? ce : ie)) : failure));
+      return false;  // nothing ran during the capture: the caller runs the step eagerly
+    }
+    graphs_.put(B, buffer_epoch_, exec);
+  }
+  profile_->before_forward(stream_);
+  check_cuda(cudaGraphLaunch(exec, stream_), "launching a decode graph");
+  profile_->after_forward(stream_);
+  check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), S * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),
+             "reading the sampled tokens");
+  check_cuda(cudaStreamSynchronize(stream_), "the step");
+  profile_->end_step(true, S);
+  return true;
+}
+
+void GpuEngine::read_results(const std::vector<uint32_t>& sampled, uint32_t S, lmrt_token_logprobs* outputs) {
+  const ModelShape& s = model_->shape;
   for (uint32_t i = 0; i < S; ++i) outputs[i].token = -1, outputs[i].logprob = 0.f, outputs[i].num_top = 0;
   const SampleResult* res = reinterpret_cast<const SampleResult*>(h_results_.get());
-  for (size_t k = 0; k < R; ++k) {
+  for (size_t k = 0; k < sampled.size(); ++k) {
     lmrt_token_logprobs& o = outputs[sampled[k]];
     if (res[k].token < 0 || static_cast<uint32_t>(res[k].token) >= s.vocab_size)
       throw Error(LMRT_STATUS_INTERNAL, "turbomind-cuda-fp16: the sampler returned token " + std::to_string(res[k].token));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "decode_graph.hpp"
 #include "device_memory.hpp"
 #include "engine_config.hpp"
 #include "kernels/kernels.hpp"
@@ -74,6 +75,24 @@ class GpuEngine {
   bool attention_split_ = true;  // chunked: spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
   DeviceBuffer partials_;        // chunked attention's split partials
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1
+
+  // Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS=1, decode_graph.hpp).
+  struct GraphLayout {  // offsets into the graph metadata, laid out for DecodeGraphs::kMaxBatch sequences
+    size_t tokens, pos, seq, table_offset, tables, seq_base, last_rows, rows, penalties, banned, groups, bytes;
+  };
+  bool graphs_enabled_ = false;
+  DecodeGraphs graphs_;
+  uint64_t buffer_epoch_ = 0;      // bumped when a buffer a graph points into is reallocated
+  uint32_t graph_table_cap_ = 0;   // block-table entries per sequence in the graph metadata (0: no graphs)
+  int32_t scratch_block_ = -1;     // the KV block beyond the pool that padding rows write into
+  GraphLayout graph_layout_{};
+  PinnedBuffer h_graph_meta_;
+  DeviceBuffer d_graph_meta_, cublas_workspace_;
+  // Replays the decode-only step laid out in the vectors from a graph; false when it cannot (then run it eagerly).
+  bool step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
+                       const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
+                       const std::vector<double>& seq_base, const std::vector<SampleRow>& rows);
+  void read_results(const std::vector<uint32_t>& sampled, uint32_t num_seqs, lmrt_token_logprobs* outputs);
   // Device pointers into d_meta_ for the current step.
   struct StepPointers {
     const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned, *group_first;

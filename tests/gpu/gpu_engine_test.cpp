@@ -287,13 +287,89 @@ TEST(GpuEngine, ChunkedAttentionSplitsWithoutChangingABit) {
   }
 }
 
+namespace {
+
+// S sequences: one prefill step (prompts of 20 + 5i tokens), then 6 greedy decode steps of all of them.
+std::vector<lmrt_token_logprobs> run_decode(const fs::path& dir, uint32_t S, const char* graphs) {
+  if (graphs)
+    setenv("LMRT_TM_CUDA_GRAPHS", graphs, 1);
+  else
+    unsetenv("LMRT_TM_CUDA_GRAPHS");
+  StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
+  unsetenv("LMRT_TM_CUDA_GRAPHS");
+  std::vector<std::vector<int32_t>> tables(S), toks(S);
+  for (uint32_t i = 0; i < S; ++i) {
+    tables[i].resize(4);
+    std::iota(tables[i].begin(), tables[i].end(), int32_t(4 * i));
+    for (uint32_t k = 0; k < 20 + 5 * i; ++k) toks[i].push_back(3 + (k * 17 + 5 * i) % 250);
+  }
+  lmrt_sampling_params sp = greedy_params();
+  std::vector<lmrt_token_logprobs> all;
+  std::vector<uint32_t> start(S, 0);
+  for (int step = 0; step < 7; ++step) {
+    std::vector<lmrt_step_seq> seqs(S);
+    for (uint32_t i = 0; i < S; ++i) {
+      lmrt_step_seq& q = seqs[i];
+      q.struct_size = sizeof(q);
+      q.seq_id = 100 + i;
+      q.tokens = toks[i].data();
+      q.num_tokens = static_cast<uint32_t>(toks[i].size());
+      q.start_pos = start[i];
+      q.block_table = tables[i].data();
+      q.num_blocks = static_cast<uint32_t>(tables[i].size());
+      q.sampling = &sp;
+    }
+    std::vector<lmrt_token_logprobs> out;
+    lmrt_status* st = e.step(seqs, out);
+    EXPECT_EQ(st, nullptr) << (st ? e.host()->status_message(st) : "");
+    if (st) {
+      e.host()->status_release(st);
+      return all;
+    }
+    for (uint32_t i = 0; i < S; ++i) {
+      start[i] += static_cast<uint32_t>(toks[i].size());
+      toks[i] = {out[i].token};
+      all.push_back(out[i]);
+    }
+  }
+  return all;
+}
+
+}  // namespace
+
+// Decode steps replayed from CUDA graphs (opt-in, LMRT_TM_CUDA_GRAPHS=1) give the eager results: bit for bit when
+// the batch is its own bucket (a power of two), within the fp16 bound when padding changes the GEMMs' row count.
+TEST(GpuEngine, DecodeGraphsGiveTheEagerResults) {
+  REQUIRE_GPU();
+  const fs::path dir = fixtures_dir() / "tiny-llama";
+  for (uint32_t S : {1u, 2u, 3u, 8u}) {
+    const auto eager = run_decode(dir, S, nullptr), graphs = run_decode(dir, S, "1");
+    ASSERT_EQ(eager.size(), 7u * S);
+    ASSERT_EQ(graphs.size(), eager.size());
+    size_t same = 0, tokens_same = 0;
+    ErrorStats err;
+    for (size_t k = 0; k < eager.size(); ++k) {
+      same += same_bits(eager[k], graphs[k]);
+      tokens_same += eager[k].token == graphs[k].token;
+      err.add(graphs[k].logprob, eager[k].logprob);
+    }
+    const bool own_bucket = (S & (S - 1)) == 0;
+    std::printf("[gpu-table] decode graphs batch %u: %zu/%zu bit-identical to eager, tokens %zu/%zu, max_rel_logprob_err %.3g\n",
+                S, same, eager.size(), tokens_same, eager.size(), err.max_rel);
+    EXPECT_EQ(tokens_same, eager.size()) << "batch " << S;
+    if (own_bucket) EXPECT_EQ(same, eager.size()) << "batch " << S;
+    EXPECT_LE(err.max_rel, kTol) << "batch " << S;
+  }
+}
+
 // The engine's environment knobs are checked before it looks for a device, so this runs anywhere the plugin is built.
 TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
   const fs::path dir = fixtures_dir() / "tiny-llama";
   const std::pair<const char*, const char*> cases[] = {{"LMRT_TM_ATTENTION_GROUP", "9"},
                                                        {"LMRT_TM_ATTENTION_GROUP", "x"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "100"},
-                                                       {"LMRT_TM_ATTENTION_SPLIT", "yes"}};
+                                                       {"LMRT_TM_ATTENTION_SPLIT", "yes"},
+                                                       {"LMRT_TM_CUDA_GRAPHS", "on"}};
   for (const auto& [name, value] : cases) {
     setenv(name, value, 1);
     std::string message;
