@@ -174,27 +174,31 @@ fs::path attention_test_model(uint32_t head_dim) {
   return dir;
 }
 
-// Six greedy steps of three sequences, a 300-, a 37- and a 1-token prompt, then decode tokens: 18 outputs,
-// sequence by sequence within each step. `env` is set for the engine's creation only.
-std::vector<lmrt_token_logprobs> run_three_sequences(const fs::path& dir,
-                                                     const std::vector<std::pair<const char*, const char*>>& env) {
-  for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT"}) unsetenv(name);
+using Env = std::vector<std::pair<const char*, const char*>>;
+
+// Greedy steps of len(prompts) sequences: each prompt in the first step (sequence i gets KV blocks
+// [blocks_per_seq * i, ...)), then one decode token each per step; the outputs, sequence by sequence within each
+// step. `env` is set for the engine's creation only.
+std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vector<std::vector<int32_t>>& prompts,
+                                           uint32_t blocks_per_seq, int steps, const Env& env) {
+  for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
+                           "LMRT_TM_CUDA_GRAPHS"})
+    unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
   for (const auto& [name, value] : env) unsetenv(name);
-  const uint32_t lens[3] = {300, 37, 1};
-  std::vector<std::vector<int32_t>> tables(3), toks(3);
-  for (int i = 0; i < 3; ++i) {
-    tables[i].resize(32);
-    std::iota(tables[i].begin(), tables[i].end(), 32 * i);
-    for (uint32_t k = 0; k < lens[i]; ++k) toks[i].push_back(3 + (k * 31 + 7 * i) % 250);
+  const size_t S = prompts.size();
+  std::vector<std::vector<int32_t>> tables(S), toks = prompts;
+  for (size_t i = 0; i < S; ++i) {
+    tables[i].resize(blocks_per_seq);
+    std::iota(tables[i].begin(), tables[i].end(), static_cast<int32_t>(blocks_per_seq * i));
   }
   lmrt_sampling_params sp = greedy_params();
   std::vector<lmrt_token_logprobs> all;
-  std::vector<uint32_t> start(3, 0);
-  for (int step = 0; step < 6; ++step) {
-    std::vector<lmrt_step_seq> seqs(3);
-    for (int i = 0; i < 3; ++i) {
+  std::vector<uint32_t> start(S, 0);
+  for (int step = 0; step < steps; ++step) {
+    std::vector<lmrt_step_seq> seqs(S);
+    for (size_t i = 0; i < S; ++i) {
       lmrt_step_seq& q = seqs[i];
       q.struct_size = sizeof(q);
       q.seq_id = 10 + i;
@@ -212,13 +216,24 @@ std::vector<lmrt_token_logprobs> run_three_sequences(const fs::path& dir,
       e.host()->status_release(st);
       return all;
     }
-    for (int i = 0; i < 3; ++i) {
+    for (size_t i = 0; i < S; ++i) {
       start[i] += static_cast<uint32_t>(toks[i].size());
       toks[i] = {out[i].token};
       all.push_back(out[i]);
     }
   }
   return all;
+}
+
+std::vector<int32_t> prompt_ids(uint32_t len, uint32_t salt) {
+  std::vector<int32_t> p;
+  for (uint32_t k = 0; k < len; ++k) p.push_back(3 + (k * 31 + 7 * salt) % 250);
+  return p;
+}
+
+// Six greedy steps of three sequences: a 300-, a 37- and a 1-token prompt, then decode tokens (18 outputs).
+std::vector<lmrt_token_logprobs> run_three_sequences(const fs::path& dir, const Env& env) {
+  return run_steps(dir, {prompt_ids(300, 0), prompt_ids(37, 1), prompt_ids(1, 2)}, 32, 6, env);
 }
 
 bool same_bits(const lmrt_token_logprobs& a, const lmrt_token_logprobs& b) {
@@ -291,48 +306,9 @@ namespace {
 
 // S sequences: one prefill step (prompts of 20 + 5i tokens), then 6 greedy decode steps of all of them.
 std::vector<lmrt_token_logprobs> run_decode(const fs::path& dir, uint32_t S, const char* graphs) {
-  if (graphs)
-    setenv("LMRT_TM_CUDA_GRAPHS", graphs, 1);
-  else
-    unsetenv("LMRT_TM_CUDA_GRAPHS");
-  StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
-  unsetenv("LMRT_TM_CUDA_GRAPHS");
-  std::vector<std::vector<int32_t>> tables(S), toks(S);
-  for (uint32_t i = 0; i < S; ++i) {
-    tables[i].resize(4);
-    std::iota(tables[i].begin(), tables[i].end(), int32_t(4 * i));
-    for (uint32_t k = 0; k < 20 + 5 * i; ++k) toks[i].push_back(3 + (k * 17 + 5 * i) % 250);
-  }
-  lmrt_sampling_params sp = greedy_params();
-  std::vector<lmrt_token_logprobs> all;
-  std::vector<uint32_t> start(S, 0);
-  for (int step = 0; step < 7; ++step) {
-    std::vector<lmrt_step_seq> seqs(S);
-    for (uint32_t i = 0; i < S; ++i) {
-      lmrt_step_seq& q = seqs[i];
-      q.struct_size = sizeof(q);
-      q.seq_id = 100 + i;
-      q.tokens = toks[i].data();
-      q.num_tokens = static_cast<uint32_t>(toks[i].size());
-      q.start_pos = start[i];
-      q.block_table = tables[i].data();
-      q.num_blocks = static_cast<uint32_t>(tables[i].size());
-      q.sampling = &sp;
-    }
-    std::vector<lmrt_token_logprobs> out;
-    lmrt_status* st = e.step(seqs, out);
-    EXPECT_EQ(st, nullptr) << (st ? e.host()->status_message(st) : "");
-    if (st) {
-      e.host()->status_release(st);
-      return all;
-    }
-    for (uint32_t i = 0; i < S; ++i) {
-      start[i] += static_cast<uint32_t>(toks[i].size());
-      toks[i] = {out[i].token};
-      all.push_back(out[i]);
-    }
-  }
-  return all;
+  std::vector<std::vector<int32_t>> prompts;
+  for (uint32_t i = 0; i < S; ++i) prompts.push_back(prompt_ids(20 + 5 * i, i));
+  return run_steps(dir, prompts, 4, 7, graphs ? Env{{"LMRT_TM_CUDA_GRAPHS", graphs}} : Env{});
 }
 
 }  // namespace

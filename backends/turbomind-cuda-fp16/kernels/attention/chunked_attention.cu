@@ -7,6 +7,8 @@
 // single chunk of a one-token group and writes its partial; combine_partials_kernel then combines them with the
 // same function in the same order. So splitting a token over blocks (to fill the GPU at small batch and long
 // context) changes no bit of its result, and the result depends only on the token's own sequence.
+// The per-tile loops repeat paged_attention.cu's on purpose while this path is opt-in and unchecked on a GPU: once
+// it is the default, paged_attention.cu goes (a token whose keys fit one chunk gets exactly its result).
 #include "../common.cuh"
 
 namespace lmrt::tm {
