@@ -113,27 +113,38 @@ def test_abandoned_stream_does_not_block_close(model_path):
         list(stream)
 
 
-def wait_idle(pipe, seconds=10.0) -> dict:
+def finished(st) -> int:
+    return sum(st["requests_finished"].values())
+
+
+def wait_finished(pipe, before: dict, n: int, seconds=10.0) -> dict:
+    """The stats once `n` more requests than in `before` have finished and nothing runs. The runtime publishes its
+    counters after each step, so a snapshot taken right after a submit may not show the new requests yet: waiting
+    for "idle" alone could return that stale snapshot."""
     deadline = time.monotonic() + seconds
     while True:
         st = pipe.runtime.stats()
-        if st["running"] + st["waiting"] == 0 or time.monotonic() > deadline:
+        done = finished(st) - finished(before) >= n and st["running"] + st["waiting"] == 0
+        if done or time.monotonic() > deadline:
             return st
+        time.sleep(0.01)
 
 
 def test_dropped_stream_that_never_started_is_cancelled(pipe):
-    before = pipe.runtime.stats()["requests_finished"]["cancelled"]
+    before = pipe.runtime.stats()
     stream = pipe.stream_infer(["Once upon a time"] * 4, GenerationConfig(max_new_tokens=None, ignore_eos=True))
     del stream
     gc.collect()
-    st = wait_idle(pipe)
+    st = wait_finished(pipe, before, 4)
     assert st["running"] + st["waiting"] == 0
-    assert st["requests_finished"]["cancelled"] - before == 4  # cancelled, not run to the end
+    # cancelled, not run to the end
+    assert st["requests_finished"]["cancelled"] - before["requests_finished"]["cancelled"] == 4
 
 
 def test_stream_left_early_is_cancelled(pipe):
-    before = pipe.runtime.stats()["requests_finished"]["cancelled"]
+    before = pipe.runtime.stats()
     for piece in pipe.stream_infer(["Once upon a time"] * 3, GenerationConfig(max_new_tokens=None, ignore_eos=True)):
         break
-    st = wait_idle(pipe)
-    assert st["requests_finished"]["cancelled"] - before == 3
+    st = wait_finished(pipe, before, 3)
+    assert st["running"] + st["waiting"] == 0
+    assert st["requests_finished"]["cancelled"] - before["requests_finished"]["cancelled"] == 3
