@@ -37,26 +37,8 @@ row "gpu_engine_tests" "$(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test|^\[  
 
 # stories260k gold: 64 greedy tokens exactly, and the published 256-step story.
 model=$LMRT_TESTDATA_DIR/models/stories260k
-gold=$LMRT_TESTDATA_DIR/gold/stories260k.md
-for m in stories260k stories260k-internlm2; do
-  $lmrt generate "$LMRT_TESTDATA_DIR/models/$m" --backend turbomind-cuda-fp16 --prompt 'Once upon a time' \
-    --max-new-tokens 64 --temperature 0 --log-level error > "$out/gold64-$m.txt" 2>&1
-  $lmrt generate "$LMRT_TESTDATA_DIR/models/$m" --backend turbomind-cuda-fp16 --prompt 'Once upon a time' \
-    --max-new-tokens 251 --temperature 0 --ignore-eos --log-level error > "$out/gold256-$m.txt" 2>&1
-  verdict=$(python3 - "$gold" "$out/gold64-$m.txt" "$out/gold256-$m.txt" <<'PY'
-import json, re, sys
-md = open(sys.argv[1]).read()
-quoted = re.findall(r'^"(.*)"$', md, re.M)
-text64, text256 = json.loads('"%s"' % quoted[0]), json.loads('"%s"' % quoted[1])
-got64 = open(sys.argv[2]).read()
-got256 = "Once upon a time" + open(sys.argv[3]).read().rstrip("\n")
-ok64 = got64 == text64 + "\n"
-ok256 = got256.startswith(text256) or text256.startswith(got256) and len(got256) > 200
-print(("exact" if ok64 else "MISMATCH") + " (64 tokens), " + ("exact" if ok256 else "MISMATCH") + " (256 steps)")
-PY
-)
-  row "gold $m (GPU)" "$verdict"
-done
+while IFS= read -r line; do row "gold ${line%%:*} (GPU)" "${line#*: }"; done \
+  < <(scripts/gpu/check-gold.sh "$lmrt" "$LMRT_TESTDATA_DIR" "$out")
 
 # compute-sanitizer memcheck on a short batched run.
 printf 'Once upon a time\nThe little dog\nA big red ball\n' > "$out/prompts.txt"

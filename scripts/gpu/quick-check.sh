@@ -24,15 +24,7 @@ for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=1; do
     > "$out/gpu_tests_${variant%%=*}.log" 2>&1
   echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')"
 done
-for m in stories260k stories260k-internlm2; do
-  build-gpu/bin/lmrt generate "$LMRT_TESTDATA_DIR/models/$m" --backend turbomind-cuda-fp16 --prompt 'Once upon a time' \
-    --max-new-tokens 64 --temperature 0 --log-level error > "$out/gold-$m.txt" 2>&1
-  python3 - "$LMRT_TESTDATA_DIR/gold/stories260k.md" "$out/gold-$m.txt" "$m" <<'PY'
-import json, re, sys
-want = json.loads('"%s"' % re.findall(r'^"(.*)"$', open(sys.argv[1]).read(), re.M)[0])
-print(f"gold {sys.argv[3]}:", "exact" if open(sys.argv[2]).read() == want + "\n" else "MISMATCH")
-PY
-done
+scripts/gpu/check-gold.sh build-gpu/bin/lmrt "$LMRT_TESTDATA_DIR" "$out" | sed 's/^/gold /'
 dir=/tmp/lmrt-bench-internlm2-1_8b
 tok=$LMRT_TESTDATA_DIR/tokenizers/internlm2
 [ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape internlm2-1_8b --out "$dir" --tokenizer "$tok" > "$out/make-model.log" 2>&1
