@@ -72,6 +72,8 @@ bool Runtime::Impl::take_inbox() {
       sessions.erase(it);
     }
   }
+  // Submits and cancels show in the statistics before any token of theirs is streamed.
+  if (!fresh.empty() || !cancel_ids.empty() || !end_ids.empty()) publish_counters();
   return true;
 }
 
