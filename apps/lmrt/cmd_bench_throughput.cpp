@@ -74,18 +74,19 @@ void add_bench_throughput(CLI::App& bench, Commands& cmds) {
     try {
       const Deployment d = flags->build();
       log::set_level(d.log_level());
-      Runtime rt(d);
-      const auto info = rt.info();
-      const uint32_t vocab = info["vocab_size"].get<uint32_t>();
-      const auto lengths = sharegpt_like_lengths(o->num_prompts, o->seed, info["session_len"].get<uint32_t>());
-      std::mt19937 ids(static_cast<uint32_t>(o->seed * 2654435761u + 1));
       const uint32_t n = o->num_prompts;
-      const uint32_t window = o->concurrency == 0 ? n : std::min(o->concurrency, n);
-
+      // What the callbacks touch outlives the runtime, which finishes every request before it goes.
       std::vector<Track> tracks(n);
       std::mutex mu;
       std::condition_variable cv;
       uint32_t next = 0, finished = 0;
+      Runtime rt(d);
+      const auto info = rt.info();
+      const uint32_t vocab = info["vocab_size"].get<uint32_t>();
+      const auto lengths = sharegpt_like_lengths(n, o->seed, info["session_len"].get<uint32_t>());
+      std::mt19937 ids(static_cast<uint32_t>(o->seed * 2654435761u + 1));
+      const uint32_t window = o->concurrency == 0 ? n : std::min(o->concurrency, n);
+
       GenerationParams g = rt.default_generation();
       g.temperature = 0;
       g.ignore_eos = true;
