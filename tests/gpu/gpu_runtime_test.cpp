@@ -3,13 +3,12 @@
 // same greedy generations as the cpu engine. Skips without a GPU or without the test data.
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "gpu_test_support.hpp"

@@ -5,13 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "lmrt/core/error.hpp"
