@@ -100,7 +100,9 @@ T = {
                 ("Who is your creator?", 1), ("Who is your maker?", 1)],
 }
 # More training-only phrasings (never in eval.jsonl). Kept apart from T so that the eval data, drawn from T
-# alone, is the same bytes whatever is added here. None repeats a held-out phrasing's distinctive words.
+# alone, is the same bytes whatever is added here. None is a held-out phrasing, but they may use its words in
+# other sentences: a model this small cannot learn a word it never sees (what "lower" or "until" means), and a
+# person's phrasing mostly recombines words it has seen.
 T_EXTRA = {
     "add": ["{a} and {b} added together?", "Sum of {a} and {b}?", "Find {a} + {b}.", "I need {a} + {b}.",
             "Tell me {a} plus {b}.", "What is {a} added to {b}?", "Add up {a} and {b}"],
@@ -111,13 +113,15 @@ T_EXTRA = {
     "count": ["Count from {a} through {b}.", "Numbers from {a} to {b}?", "Start at {a} and count to {b}.",
               "Could you count from {a} to {b}?", "Say the numbers from {a} to {b}.", "Count {a} through {b}.",
               "Show me the numbers from {a} to {b}.", "Tell me the numbers from {a} to {b}.",
-              "Write the numbers {a} to {b}.", "Count from {a} till {b}.", "Count from {a} up till {b}."],
+              "Write the numbers {a} to {b}.", "Count from {a} till {b}.", "Count up until {b}, from {a}.",
+              "Start at {a} and keep counting until {b}."],
     "count_down": ["Count backwards from {a} down to {b}.", "Start at {a} and count down to {b}.",
                    "Could you count down from {a} to {b}?", "Count from {a} down to {b}."],
     "bigger": ["Bigger one: {a} or {b}?", "Which is the bigger of {a} and {b}?", "{a} vs {b}, which is bigger?",
                "Which is higher, {a} or {b}?", "Pick the bigger number: {a} or {b}."],
     "smaller": ["Smaller one: {a} or {b}?", "Which is the smaller of {a} and {b}?", "{a} vs {b}, which is smaller?",
-                "Pick the smaller number: {a} or {b}.", "Which is fewer, {a} or {b}?"],
+                "Pick the smaller number: {a} or {b}.", "Which is fewer, {a} or {b}?", "Which is lower, {a} or {b}?",
+                "Lower one: {a} or {b}?", "Pick the lower of {a} and {b}."],
     "is_bigger": ["Is {a} more than {b}?", "Is {a} higher than {b}?", "Would you say {a} is bigger than {b}?",
                   "Is the number {a} bigger than {b}?", "Tell me if {a} is bigger than {b}."],
     "backwards": ["Reverse {w}.", "Say {w} backwards.", "{w} backwards?", "Spell the word {w} in reverse.",
@@ -135,8 +139,8 @@ T_EXTRA = {
               "Oh hi!", "Hi, it's me again"],
     "who": ["Who is this?", "Your name?", "What should I call you?", "Do you have a name?", "What are you called?",
             "Tell me your name.", "Who are you exactly?", "Please introduce yourself.", "Can I ask your name?",
-            "Could I know who you are?", "Who am I chatting with?", "Who is there?", "Who is speaking?",
-            "Whom am I speaking with?"],
+            "Could I know who you are?", "Who am I chatting with?", "Whom am I speaking with?",
+            "Am I talking to a robot?", "Who is talking to me?"],
     "how": ["How have you been?", "How do you do?", "Are you well?", "How are things?", "All good with you?"],
     "thanks": ["Thank you!", "Thanks a bunch", "Much appreciated", "ty", "Great, thanks", "Thank you kindly.",
                "Thanks, that helps."],
@@ -145,9 +149,12 @@ T_EXTRA = {
              "What can you help with?", "What kind of things can you do?", "Can you help me?",
              "What are you capable of?", "What are your abilities?", "What are you for?",
              "What are you useful for?", "What things do you do well?", "Which tasks can you do?",
-             "What are you here for?", "What jobs can you do?"],
+             "What are you here for?", "What jobs can you do?", "What are you best at?",
+             "Are you good at anything?", "Which things are you good at doing?"],
     "creator": ["Who programmed you?", "Who designed you?", "Who developed you?", "Who made this assistant?",
-                "Where do you come from?", "Who wrote you?", "Who is behind you?"],
+                "Where do you come from?", "Who wrote you?", "Who is behind you?", "Who is your developer?",
+                "Who is your author?", "Who is your designer?", "Who is your owner?", "Tell me about your maker.",
+                "Do you have a creator?"],
 }
 # Words a person adds around a question; training questions get them at random so that the model learns to
 # look past them (held-out phrasings' own words are deliberately not among them).
