@@ -4,7 +4,7 @@
 
 namespace lmrt::tm {
 
-StepProfile::StepProfile(bool enabled) : enabled_(enabled) {
+StepProfile::StepProfile(int level) : enabled_(level > 0), per_kernel_(level > 1) {
   if (!enabled_) return;
   for (cudaEvent_t& e : events_)
     if (cudaEventCreate(&e) != cudaSuccess) {
@@ -16,6 +16,7 @@ StepProfile::StepProfile(bool enabled) : enabled_(enabled) {
 StepProfile::~StepProfile() {
   for (cudaEvent_t e : events_)
     if (e) cudaEventDestroy(e);
+  for (cudaEvent_t e : marks_) cudaEventDestroy(e);
 }
 
 void StepProfile::begin_step() {
@@ -27,7 +28,24 @@ void StepProfile::begin_step() {
 void StepProfile::before_forward(cudaStream_t stream) {
   if (!enabled_) return;
   uploaded_ = Clock::now();
+  used_ = 0;
   cudaEventRecord(events_[0], stream);
+}
+
+void StepProfile::mark(cudaStream_t stream, const char* kernel) {
+  if (!enabled_ || !per_kernel_) return;
+  if (used_ == marks_.size()) {
+    cudaEvent_t e = nullptr;
+    if (cudaEventCreate(&e) != cudaSuccess) {
+      cudaGetLastError();
+      per_kernel_ = false;
+      return;
+    }
+    marks_.push_back(e);
+    mark_names_.push_back(nullptr);
+  }
+  mark_names_[used_] = kernel;
+  cudaEventRecord(marks_[used_++], stream);
 }
 
 void StepProfile::after_forward(cudaStream_t stream) {
@@ -56,6 +74,17 @@ void StepProfile::end_step(bool decode_only, uint64_t tokens) {
   t.forward_ms += forward;
   t.sampling_ms += sampling;
   t.wall_ms += std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
+  cudaEvent_t prev = events_[0];
+  for (size_t i = 0; i < used_; ++i) {
+    float ms = 0;
+    cudaEventElapsedTime(&ms, prev, marks_[i]);
+    prev = marks_[i];
+    auto it = t.kernels.begin();
+    while (it != t.kernels.end() && it->first != mark_names_[i]) ++it;
+    if (it == t.kernels.end()) it = t.kernels.insert(it, {mark_names_[i], 0.0});
+    it->second += ms;
+  }
+  cudaGetLastError();
 }
 
 std::string StepProfile::report() const {
@@ -71,6 +100,11 @@ std::string StepProfile::report() const {
                   t.forward_ms / n, t.launch_ms / n, t.sampling_ms / n,
                   (t.wall_ms - t.host_ms - t.forward_ms - t.sampling_ms) / n);
     out += buf;
+    for (const auto& [name, ms] : t.kernels) {
+      std::snprintf(buf, sizeof buf, "  %-22s %8.3f ms per step (%4.1f%% of the forward pass)\n", name.c_str(), ms / n,
+                    t.forward_ms > 0 ? 100.0 * ms / t.forward_ms : 0.0);
+      out += buf;
+    }
   };
   line("decode-only", decode_);
   line("with prefill", mixed_);

@@ -1,8 +1,9 @@
 // Where a step's time goes (LMRT_TM_PROFILE=1): the host's preparation, the host's time to enqueue the forward
 // pass, the GPU's forward pass and sampling (CUDA events: on the GPU's timeline, so idle gaps between kernels count
 // when the host enqueues slower than the GPU runs), and the rest of the step's wall time, summed apart for
-// decode-only steps and steps with prefill tokens and logged when the engine is released. Off, every call returns
-// at once.
+// decode-only steps and steps with prefill tokens and logged when the engine is released. LMRT_TM_PROFILE=2 also
+// splits the forward pass by kernel (an event after each; the engine then runs without CUDA graphs). Off, every
+// call returns at once.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -10,19 +11,23 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lmrt::tm {
 
 class StepProfile {
  public:
-  explicit StepProfile(bool enabled);
+  explicit StepProfile(int level);  // 0 off, 1 steps, 2 steps and kernels
   ~StepProfile();
   StepProfile(const StepProfile&) = delete;
   StepProfile& operator=(const StepProfile&) = delete;
 
   bool enabled() const { return enabled_; }
+  bool per_kernel() const { return enabled_ && per_kernel_; }
   void begin_step();                         // the step's host work starts
   void before_forward(cudaStream_t stream);  // the host has laid out and uploaded the step
+  void mark(cudaStream_t stream, const char* kernel);  // the kernels enqueued since the last mark are `kernel`
   void after_forward(cudaStream_t stream);
   void after_sampling(cudaStream_t stream);
   void end_step(bool decode_only, uint64_t tokens);  // after the step's synchronization
@@ -32,10 +37,15 @@ class StepProfile {
   struct Totals {
     uint64_t steps = 0, tokens = 0;
     double host_ms = 0, launch_ms = 0, forward_ms = 0, sampling_ms = 0, wall_ms = 0;
+    std::vector<std::pair<std::string, double>> kernels;  // in first-seen order: name, ms
   };
   using Clock = std::chrono::steady_clock;
   bool enabled_ = false;
+  bool per_kernel_ = false;
   bool sampled_ = false;
+  std::vector<cudaEvent_t> marks_;  // the pool; marks_[0 .. used_) this step
+  std::vector<const char*> mark_names_;
+  size_t used_ = 0;
   cudaEvent_t events_[3] = {nullptr, nullptr, nullptr};
   Clock::time_point start_, uploaded_, launched_;
   Totals decode_, mixed_;
