@@ -53,34 +53,45 @@ struct Packer {
 GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model)
     : host_(host), device_(config.device_id) {
   // The environment's tuning knobs first, so that a bad value fails before any device resource exists.
-  // A tuning and test knob: 1 gives every token its own attention block (the results are the same bits).
+  // A tuning and test knob: 1 gives every token its own attention block (the results are the same bits); larger
+  // values are capped by the attention kernel's most.
+  int group_env = 0;
   if (const char* g = std::getenv("LMRT_TM_ATTENTION_GROUP"); g && *g) {
     char* end = nullptr;
     const long v = std::strtol(g, &end, 10);
-    if (*end != '\0' || v < 1 || v > kMaxAttentionGroup)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, " +
-                                                std::to_string(kMaxAttentionGroup) + "], got '" + g + "'");
-    attention_group_ = static_cast<int>(v);
+    if (*end != '\0' || v < 1 || v > 64)
+      throw Error(LMRT_STATUS_CONFIG_ERROR,
+                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, 64], got '") + g + "'");
+    group_env = static_cast<int>(v);
   }
-  // Opt-in until a GPU run has checked it: chunked attention, and whether it splits one-token groups.
+  // Chunked attention's chunk size, and whether it spreads one-token groups over a block per chunk.
   if (const char* c = std::getenv("LMRT_TM_ATTENTION_CHUNK"); c && *c) {
     char* end = nullptr;
     const long v = std::strtol(c, &end, 10);
-    if (*end != '\0' || v < 0 || v > (1L << 20) || v % 128 != 0)
+    if (*end != '\0' || v < 128 || v > (1L << 20) || v % 128 != 0)
       throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be 0 or a multiple of 128, got '") + c + "'");
+                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be a multiple of 128, got '") + c + "'");
     attention_chunk_ = static_cast<int>(v);
   }
-  if (const char* sp = std::getenv("LMRT_TM_ATTENTION_SPLIT"); sp && *sp) {
-    if (std::strcmp(sp, "0") != 0 && std::strcmp(sp, "1") != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_SPLIT must be 0 or 1, got '") + sp + "'");
-    attention_split_ = sp[0] == '1';
+  auto flag = [](const char* name, bool& value) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return;
+    if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: ") + name + " must be 0 or 1, got '" + v + "'");
+    value = v[0] == '1';
+  };
+  flag("LMRT_TM_ATTENTION_SPLIT", attention_split_);
+  flag("LMRT_TM_CUDA_GRAPHS", graphs_enabled_);
+  flag("LMRT_TM_GEMV", gemv_enabled_);
+  bool tensor_cores = true;
+  flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
+  int profile_level = 0;
+  if (const char* prof = std::getenv("LMRT_TM_PROFILE"); prof && *prof) {
+    if (std::strcmp(prof, "0") != 0 && std::strcmp(prof, "1") != 0 && std::strcmp(prof, "2") != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_PROFILE must be 0, 1 or 2, got '") + prof + "'");
+    profile_level = prof[0] - '0';
   }
-  if (const char* gr = std::getenv("LMRT_TM_CUDA_GRAPHS"); gr && *gr) {
-    if (std::strcmp(gr, "0") != 0 && std::strcmp(gr, "1") != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_CUDA_GRAPHS must be 0 or 1, got '") + gr + "'");
-    graphs_enabled_ = gr[0] == '1';
-  }
+  if (profile_level == 2) graphs_enabled_ = false;  // its per-kernel events cannot be read back from a graph
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
@@ -99,6 +110,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                                              std::to_string(prop.major) + std::to_string(prop.minor) +
                                              ") is too old; this build needs sm_80 or newer");
   device_name_ = "cuda:" + std::to_string(device_) + " " + prop.name;
+  sm_count_ = prop.multiProcessorCount;
   check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   try {
     check_cublas(cublasCreate(&cublas_), "cublasCreate");
@@ -114,10 +126,18 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     throw;
   }
   penalty_slot_.assign(model_->shape.vocab_size, -1);
-  const char* prof = std::getenv("LMRT_TM_PROFILE");
-  profile_ = std::make_unique<StepProfile>(prof && std::strcmp(prof, "1") == 0);
+  {
+    const ModelShape& s = model_->shape;
+    const int hpg = static_cast<int>(s.num_heads / s.num_kv_heads);
+    tensor_cores_ = tensor_cores && tensor_core_attention_supports(static_cast<int>(s.head_dim), hpg);
+    const int most = tensor_cores_ ? tensor_core_attention_max_group(hpg) : kMaxAttentionGroup;
+    attention_group_ = group_env > 0 ? std::min(group_env, most) : most;
+  }
+  profile_ = std::make_unique<StepProfile>(profile_level);
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
-                               model_->dtype_name() + ")");
+                               model_->dtype_name() + "), attention on " +
+                               (tensor_cores_ ? "tensor cores" : "CUDA cores") + ", CUDA graphs " +
+                               (graphs_enabled_ ? "on" : "off"));
 }
 
 GpuEngine::~GpuEngine() {
@@ -129,6 +149,9 @@ GpuEngine::~GpuEngine() {
   }
   profile_.reset();
   graphs_.clear();
+  graph_attention_.clear();
+  graph_partials_.reset();
+  partials_.reset();
   ws_.buffer.reset();
   kv_.reset();
   d_meta_.reset();
@@ -269,10 +292,50 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
     d_graph_meta_.allocate(g.bytes, "the decode graphs' metadata");
     d_results_.allocate(B * sizeof(SampleResult), "sampling results");
     h_results_.ensure(d_results_.bytes());
+    graph_max_chunks_ = (query_->max_session_len + attention_chunk_ - 1) / attention_chunk_;
+    size_t rows = 0;
+    for (uint32_t b = 1; b <= DecodeGraphs::kMaxBatch; b <<= 1)
+      if (graph_slots(b) > 1) rows = std::max<size_t>(rows, size_t(b) * graph_max_chunks_);
+    graph_partials_.allocate(rows * s.num_heads * (s.head_dim + 2) * sizeof(float), "the decode graphs' attention partials");
     ++buffer_epoch_;
   }
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16: KV cache of " + std::to_string(c.num_blocks) + " blocks x " +
                                std::to_string(c.block_seq_len) + " tokens (" + gib(block_bytes * c.num_blocks) + ")");
+}
+
+// Enough blocks to fill the GPU about twice: a bucket of few sequences deals each one's chunks over several blocks.
+int GpuEngine::graph_slots(uint32_t bucket) const {
+  if (!attention_split_) return 1;
+  const uint64_t blocks = uint64_t(bucket) * (tensor_cores_ ? model_->shape.num_kv_heads : model_->shape.num_heads);
+  const uint64_t want = (2ull * sm_count_ + blocks - 1) / blocks;
+  return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(want, graph_max_chunks_)));
+}
+
+const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
+  auto it = graph_attention_.find(bucket);
+  if (it != graph_attention_.end()) return it->second;
+  GraphAttention ga;
+  ga.slots = graph_slots(bucket);
+  std::vector<AttentionWork> work;
+  std::vector<AttentionSplit> splits;
+  const int32_t rows = static_cast<int32_t>(graph_max_chunks_);
+  for (int32_t i = 0; i < static_cast<int32_t>(bucket); ++i) {
+    if (ga.slots == 1) {
+      work.push_back({i, -1, 0, 1});
+      continue;
+    }
+    for (int32_t c = 0; c < ga.slots; ++c) work.push_back({i, c, i * rows, ga.slots});
+    splits.push_back({i, i * rows, rows});
+  }
+  ga.num_items = static_cast<int>(work.size());
+  ga.num_splits = static_cast<int>(splits.size());
+  const size_t wb = work.size() * sizeof(AttentionWork), sb = splits.size() * sizeof(AttentionSplit);
+  ga.work.allocate(wb + sb, "a decode graph's attention work");
+  check_cuda(cudaMemcpy(ga.work.get(), work.data(), wb, cudaMemcpyHostToDevice), "uploading a decode graph's attention work");
+  if (sb)
+    check_cuda(cudaMemcpy(ga.work.as<char>() + wb, splits.data(), sb, cudaMemcpyHostToDevice),
+               "uploading a decode graph's attention work");
+  return graph_attention_.emplace(bucket, std::move(ga)).first->second;
 }
 
 void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
@@ -338,8 +401,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     rows.push_back(r);
   }
   const size_t T = tokens.size(), R = rows.size();
-  if (graph_table_cap_ > 0 && T == S && R == S && S <= DecodeGraphs::kMaxBatch && penalties.empty() && banned.empty() &&
-      attention_chunk_ == 0) {
+  if (graph_table_cap_ > 0 && T == S && R == S && S <= DecodeGraphs::kMaxBatch && penalties.empty() && banned.empty()) {
     bool fits = true;
     for (uint32_t i = 0; i < S; ++i) fits = fits && batch.seqs[i].num_blocks <= graph_table_cap_;
     if (fits && step_with_graph(tokens, token_pos, tables, table_offset, seq_base, rows)) {
@@ -351,32 +413,31 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   plan.num_groups = static_cast<int>(group_first.size());
   plan.max_group = max_group;
   group_first.push_back(static_cast<int32_t>(T));
-  // Chunked attention: every group is one work item, except one-token groups with more than one chunk of keys,
-  // which take a work item per chunk and a combine.
+  // Every group is one attention work item, except one-token groups with more than one chunk of keys, which take
+  // a work item per chunk and a combine.
   std::vector<AttentionWork> work;
   std::vector<AttentionSplit> splits;
   int32_t partial_rows = 0;
-  if (attention_chunk_ > 0) {
-    for (int k = 0; k < plan.num_groups; ++k) {
-      const int32_t t0 = group_first[k];
-      const int32_t n = token_pos[t0] + 1;
-      const int32_t chunks = (n + attention_chunk_ - 1) / attention_chunk_;
-      if (attention_split_ && group_first[k + 1] - t0 == 1 && chunks > 1) {
-        for (int32_t c = 0; c < chunks; ++c) work.push_back({k, c, partial_rows + c});
-        splits.push_back({t0, partial_rows, chunks});
-        partial_rows += chunks;
-      } else {
-        work.push_back({k, -1, 0});
-      }
-    }
-    plan.num_items = static_cast<int>(work.size());
-    plan.num_splits = static_cast<int>(splits.size());
-    const size_t need = size_t(partial_rows) * s.num_heads * (s.head_dim + 2) * sizeof(float);
-    if (partials_.bytes() < need) {
-      check_cuda(cudaStreamSynchronize(stream_), "synchronizing before growing the attention partials");
-      partials_.allocate(std::max(need, partials_.bytes() * 2), "the attention partials");
+  for (int k = 0; k < plan.num_groups; ++k) {
+    const int32_t t0 = group_first[k];
+    const int32_t n = token_pos[t0] + 1;
+    const int32_t chunks = (n + attention_chunk_ - 1) / attention_chunk_;
+    if (attention_split_ && group_first[k + 1] - t0 == 1 && chunks > 1) {
+      for (int32_t c = 0; c < chunks; ++c) work.push_back({k, c, partial_rows, chunks});
+      splits.push_back({t0, partial_rows, chunks});
+      partial_rows += chunks;
+    } else {
+      work.push_back({k, -1, 0, 1});
     }
   }
+  plan.num_items = static_cast<int>(work.size());
+  plan.num_splits = static_cast<int>(splits.size());
+  const size_t need = size_t(partial_rows) * s.num_heads * (s.head_dim + 2) * sizeof(float);
+  if (partials_.bytes() < need) {
+    check_cuda(cudaStreamSynchronize(stream_), "synchronizing before growing the attention partials");
+    partials_.allocate(std::max(need, partials_.bytes() * 2), "the attention partials");
+  }
+  plan.partials = partials_.as<float>();
   ensure_workspace(T, R);
 
   std::vector<char> packed;
@@ -484,12 +545,18 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
   sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + g.penalties);
   sp_.banned = reinterpret_cast<const int32_t*>(d + g.banned);
   sp_.group_first = reinterpret_cast<const int32_t*>(d + g.groups);
+  const GraphAttention& ga = graph_attention(B);
+  sp_.attention_work = ga.work.as<const AttentionWork>();
+  sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(sp_.attention_work + ga.num_items);
 
   cudaGraphExec_t exec = graphs_.find(B, buffer_epoch_);
   if (!exec) {
     AttentionPlan plan;
     plan.num_groups = static_cast<int>(B);
     plan.max_group = 1;
+    plan.num_items = ga.num_items;
+    plan.num_splits = ga.num_splits;
+    plan.partials = graph_partials_.as<float>();
     const int vocab = static_cast<int>(model_->shape.vocab_size);
     cudaGraph_t graph = nullptr;
     check_cuda(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "beginning a decode graph capture");
@@ -549,36 +616,51 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   const KvLayout kv{kv_.get(), static_cast<int>(s.num_layers), static_cast<int>(s.num_kv_heads),
                     static_cast<int>(s.head_dim), static_cast<int>(block_seq_len_)};
   const double linear = s.rope_scaling_type == LMRT_ROPE_SCALING_LINEAR ? s.rope_scaling_factor : 1.0;
+  const GemmContext gc{cublas_, stream_, gemv_enabled_};
+  StepProfile& prof = *profile_;
 
   launch_embedding(dt, model_->tok_embeddings, sp_.tokens, T, H, ws_.x, stream_);
   launch_rope_table(sp_.token_pos, sp_.token_seq, sp_.seq_base, T, static_cast<int>(s.head_dim), linear, ws_.rope_cos,
                     ws_.rope_sin, stream_);
+  prof.mark(stream_, "embedding, rope table");
   for (uint32_t l = 0; l < s.num_layers; ++l) {
     const LayerWeights& L = model_->layers[l];
     // x += previous layer's FFN output (none before layer 0), then the attention norm.
     launch_add_rms_norm(dt, ws_.x, l == 0 ? nullptr : ws_.tmp, L.attention_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn,
                         stream_);
-    gemm(cublas_, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
+    prof.mark(stream_, "add + rms norm");
+    gemm(gc, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
+    prof.mark(stream_, "gemm wqkv");
     launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
                          static_cast<int>(l), stream_);
-    if (attention_chunk_ > 0)
-      launch_chunked_attention(dt, ws_.qkv, attention.num_items, attention.max_group, static_cast<int>(s.num_heads), tl,
-                               sp_.group_first, sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
-                               static_cast<int>(l), attention_chunk_, partials_.as<float>(), ws_.attn, stream_);
+    prof.mark(stream_, "rope + KV write");
+    if (tensor_cores_)
+      launch_tensor_core_attention(dt, ws_.qkv, attention.num_items, static_cast<int>(s.num_heads), tl, sp_.group_first,
+                                   sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
+                                   static_cast<int>(l), attention_chunk_, attention.partials, ws_.attn, stream_);
     else
-      launch_paged_attention(dt, ws_.qkv, attention.num_groups, attention.max_group, static_cast<int>(s.num_heads), tl,
-                             sp_.group_first, kv, static_cast<int>(l), ws_.attn, stream_);
-    gemm(cublas_, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
+      launch_attention(dt, ws_.qkv, attention.num_items, attention.max_group, static_cast<int>(s.num_heads), tl,
+                       sp_.group_first, sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
+                       static_cast<int>(l), attention_chunk_, attention.partials, ws_.attn, stream_);
+    prof.mark(stream_, "attention");
+    gemm(gc, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
+    prof.mark(stream_, "gemm wo");
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
-    gemm(cublas_, dt, ws_.xn, L.w13, ws_.gate_up, T, 2 * I, H);
+    prof.mark(stream_, "add + rms norm");
+    gemm(gc, dt, ws_.xn, L.w13, ws_.gate_up, T, 2 * I, H);
+    prof.mark(stream_, "gemm w1|w3");
     launch_silu_mul(dt, ws_.gate_up, T, I, ws_.act, stream_);
-    gemm(cublas_, dt, ws_.act, L.w2, ws_.tmp, T, H, I);
+    prof.mark(stream_, "silu * mul");
+    gemm(gc, dt, ws_.act, L.w2, ws_.tmp, T, H, I);
+    prof.mark(stream_, "gemm w2");
   }
   check_cuda(cudaGetLastError(), "launching the layers");
   if (R == 0) return;
   // Only the last token of each sampling sequence needs the final norm and the LM head.
   launch_add_rms_norm(dt, ws_.x, ws_.tmp, model_->norm, sp_.last_rows, R, H, s.rms_norm_eps, ws_.x_last, stream_);
-  gemm(cublas_, dt, ws_.x_last, model_->output, ws_.logits, R, static_cast<int>(s.vocab_size), H, /*y_fp32=*/true);
+  prof.mark(stream_, "final norm");
+  gemm(gc, dt, ws_.x_last, model_->output, ws_.logits, R, static_cast<int>(s.vocab_size), H, /*y_fp32=*/true);
+  prof.mark(stream_, "LM head");
   check_cuda(cudaGetLastError(), "launching the LM head");
 }
 

@@ -5,6 +5,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,7 @@ class GpuEngine {
   void ensure_workspace(size_t tokens, size_t rows);
   struct AttentionPlan {
     int num_groups = 0, max_group = 0, num_items = 0, num_splits = 0;
+    float* partials = nullptr;
   };
   void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
 
@@ -71,17 +73,32 @@ class GpuEngine {
   DeviceBuffer d_results_;
   std::vector<int32_t> penalty_slot_;  // vocab-sized dedup scratch, -1 when free
   int attention_group_ = kMaxAttentionGroup;  // tokens of a sequence that share K/V reads (LMRT_TM_ATTENTION_GROUP)
-  int attention_chunk_ = 0;    // > 0: chunked attention with chunks of this many keys (LMRT_TM_ATTENTION_CHUNK)
-  bool attention_split_ = true;  // chunked: spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
-  DeviceBuffer partials_;        // chunked attention's split partials
-  std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1
+  bool tensor_cores_ = false;  // attention on tensor cores (LMRT_TM_ATTENTION_TENSOR_CORES, where the shape allows)
+  int attention_chunk_ = 256;    // keys per attention chunk (LMRT_TM_ATTENTION_CHUNK)
+  bool attention_split_ = true;  // spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
+  DeviceBuffer partials_;        // the split chunks' partials of eager steps
+  // Skinny GEMMs through kernels/gemm/gemv.cu (LMRT_TM_GEMV=1): about 5% faster batch-1 decode, but it rounds
+  // differently from cuBLAS, so a token's result would depend on how many rows its step has.
+  bool gemv_enabled_ = false;
+  int sm_count_ = 1;
+  std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
 
-  // Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS=1, decode_graph.hpp).
+  // Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS, decode_graph.hpp).
   struct GraphLayout {  // offsets into the graph metadata, laid out for DecodeGraphs::kMaxBatch sequences
     size_t tokens, pos, seq, table_offset, tables, seq_base, last_rows, rows, penalties, banned, groups, bytes;
   };
-  bool graphs_enabled_ = false;
+  bool graphs_enabled_ = true;
   DecodeGraphs graphs_;
+  // A bucket's attention work: each token's chunks dealt over `slots` blocks (1: no split), fixed per bucket.
+  struct GraphAttention {
+    int slots = 1, num_items = 0, num_splits = 0;
+    DeviceBuffer work;  // AttentionWork[num_items] then AttentionSplit[num_splits]
+  };
+  std::map<uint32_t, GraphAttention> graph_attention_;
+  uint32_t graph_max_chunks_ = 0;  // attention chunks of the longest session
+  DeviceBuffer graph_partials_;    // the split buckets' partials: [bucket][max chunks][heads][head_dim + 2]
+  int graph_slots(uint32_t bucket) const;
+  const GraphAttention& graph_attention(uint32_t bucket);
   uint64_t buffer_epoch_ = 0;      // bumped when a buffer a graph points into is reallocated
   uint32_t graph_table_cap_ = 0;   // block-table entries per sequence in the graph metadata (0: no graphs)
   int32_t scratch_block_ = -1;     // the KV block beyond the pool that padding rows write into

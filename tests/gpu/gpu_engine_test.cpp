@@ -182,7 +182,7 @@ using Env = std::vector<std::pair<const char*, const char*>>;
 std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vector<std::vector<int32_t>>& prompts,
                                            uint32_t blocks_per_seq, int steps, const Env& env) {
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
-                           "LMRT_TM_CUDA_GRAPHS"})
+                           "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
@@ -269,57 +269,104 @@ TEST(GpuEngine, AttentionGroupsChangeNoBit) {
   }
 }
 
-// Chunked attention (opt-in, LMRT_TM_ATTENTION_CHUNK): splitting a token's chunks over blocks changes no bit; a
-// token whose keys fit one chunk gets exactly the default kernel's result; longer ones stay within fp16 rounding.
-TEST(GpuEngine, ChunkedAttentionSplitsWithoutChangingABit) {
+// Attention chunks (LMRT_TM_ATTENTION_CHUNK, default 256): splitting a token's chunks over blocks changes no bit,
+// in eager steps and in decode graphs (which deal a token's chunks over a fixed number of blocks); a token whose
+// keys fit one chunk gets the same bits whatever the chunk size; longer ones stay within fp16 rounding.
+TEST(GpuEngine, AttentionChunksSplitWithoutChangingABit) {
   REQUIRE_GPU();
   for (uint32_t head_dim : {64u, 128u, 36u}) {
     const fs::path dir = attention_test_model(head_dim);
-    const auto dflt = run_three_sequences(dir, {});
-    const auto loop = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_CHUNK", "128"}, {"LMRT_TM_ATTENTION_SPLIT", "0"}});
-    const auto split = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_CHUNK", "128"}, {"LMRT_TM_ATTENTION_SPLIT", "1"}});
+    const Env eager{{"LMRT_TM_CUDA_GRAPHS", "0"}};
+    const auto dflt = run_three_sequences(dir, eager);
+    const auto loop = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_CHUNK", "128"}, {"LMRT_TM_ATTENTION_SPLIT", "0"},
+                                                {"LMRT_TM_CUDA_GRAPHS", "0"}});
+    const auto split = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_CHUNK", "128"}, {"LMRT_TM_ATTENTION_SPLIT", "1"},
+                                                 {"LMRT_TM_CUDA_GRAPHS", "0"}});
+    const auto graph = run_three_sequences(dir, {{"LMRT_TM_ATTENTION_CHUNK", "128"}, {"LMRT_TM_CUDA_GRAPHS", "1"}});
     ASSERT_EQ(dflt.size(), 18u);
     ASSERT_EQ(loop.size(), dflt.size());
     ASSERT_EQ(split.size(), dflt.size());
-    size_t split_same = 0, short_same = 0, short_total = 0;
+    ASSERT_EQ(graph.size(), dflt.size());
+    size_t split_same = 0, graph_same = 0, short_same = 0, short_total = 0;
     ErrorStats err;
     for (size_t k = 0; k < dflt.size(); ++k) {
       split_same += same_bits(loop[k], split[k]);
+      graph_same += same_bits(loop[k], graph[k]);
       if (k % 3 != 0) short_total += 1, short_same += same_bits(dflt[k], loop[k]);  // 37 and 1 tokens: one chunk
     }
-    // The long sequence's first answer (its prompt spans three chunks), against the default kernel.
+    // The long sequence's first answer (its prompt spans three chunks of 128), against two of 256.
     EXPECT_EQ(loop[0].token, dflt[0].token);
     for (uint32_t a = 0; a < dflt[0].num_top; ++a)
       for (uint32_t b = 0; b < loop[0].num_top; ++b)
         if (dflt[0].top_tokens[a] == loop[0].top_tokens[b]) err.add(loop[0].top_logprobs[b], dflt[0].top_logprobs[a]);
-    std::printf("[gpu-table] chunked attention head_dim %u: split %zu/%zu bit-identical to one block, "
-                "one-chunk tokens %zu/%zu identical to the default kernel, 300-token prompt max_rel_logprob_err %.3g\n",
-                head_dim, split_same, dflt.size(), short_same, short_total, err.max_rel);
+    std::printf("[gpu-table] attention chunks head_dim %u: split %zu/%zu and decode graphs %zu/%zu bit-identical to "
+                "one block, one-chunk tokens %zu/%zu identical at chunk 128 and 256, 300-token prompt "
+                "max_rel_logprob_err %.3g\n",
+                head_dim, split_same, dflt.size(), graph_same, dflt.size(), short_same, short_total, err.max_rel);
     EXPECT_EQ(split_same, dflt.size()) << "head_dim " << head_dim;
+    EXPECT_EQ(graph_same, dflt.size()) << "head_dim " << head_dim;
     EXPECT_EQ(short_same, short_total) << "head_dim " << head_dim;
     EXPECT_LE(err.max_rel, kTol) << "head_dim " << head_dim;
     fs::remove_all(dir);
   }
 }
 
+// Attention on tensor cores (the default where head_dim allows) and on CUDA cores, each against the cpu engine:
+// a 300-token prompt, then 16 decode steps fed the cpu engine's tokens, so that both see the same context and a
+// near tie cannot send them down different paths.
+TEST(GpuEngine, BothAttentionKernelsMatchTheCpuEngine) {
+  REQUIRE_GPU();
+  for (uint32_t head_dim : {64u, 128u}) {
+    const fs::path dir = attention_test_model(head_dim);
+    for (const char* tensor_cores : {"1", "0"}) {
+      setenv("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores, 1);
+      StepEngine gpu(kGpu, dir, "dtype: float16\n", 256, 32);
+      unsetenv("LMRT_TM_ATTENTION_TENSOR_CORES");
+      StepEngine cpu("cpu", dir, "num_threads: 2\n", 256, 32);
+      const std::vector<int32_t> prompt = prompt_ids(300, 5);
+      lmrt_token_logprobs g = gpu.greedy(prompt, 0), c = cpu.greedy(prompt, 0);
+      ErrorStats err;
+      size_t same = 0;
+      const int steps = 16;
+      for (int i = 0; i < steps; ++i) {
+        for (uint32_t k = 0; k < c.num_top; ++k)
+          for (uint32_t m = 0; m < g.num_top; ++m)
+            if (g.top_tokens[m] == c.top_tokens[k]) err.add(g.top_logprobs[m], c.top_logprobs[k]);
+        same += g.token == c.token;
+        const uint32_t pos = static_cast<uint32_t>(prompt.size() + i);
+        const int32_t next = c.token;
+        g = gpu.greedy({next}, pos);
+        c = cpu.greedy({next}, pos);
+      }
+      std::printf("[gpu-table] %s attention head_dim %u vs the cpu engine: max_rel_logprob_err %.3g, greedy %zu/%d\n",
+                  tensor_cores[0] == '1' ? "tensor-core" : "CUDA-core", head_dim, err.max_rel, same, steps);
+      EXPECT_LE(err.max_rel, kTol) << "head_dim " << head_dim << ", tensor cores " << tensor_cores;
+      EXPECT_GE(same, size_t(steps - 1)) << "head_dim " << head_dim << ", tensor cores " << tensor_cores;
+    }
+    fs::remove_all(dir);
+  }
+}
+
 namespace {
 
-// S sequences: one prefill step (prompts of 20 + 5i tokens), then 6 greedy decode steps of all of them.
-std::vector<lmrt_token_logprobs> run_decode(const fs::path& dir, uint32_t S, const char* graphs) {
+// S sequences: one prefill step (prompts of 20 + 5i tokens, 8 blocks each), then 6 greedy decode steps of all of them.
+std::vector<lmrt_token_logprobs> run_decode(const fs::path& dir, uint32_t S, const char* graphs, Env env = {}) {
   std::vector<std::vector<int32_t>> prompts;
   for (uint32_t i = 0; i < S; ++i) prompts.push_back(prompt_ids(20 + 5 * i, i));
-  return run_steps(dir, prompts, 4, 7, graphs ? Env{{"LMRT_TM_CUDA_GRAPHS", graphs}} : Env{});
+  env.push_back({"LMRT_TM_CUDA_GRAPHS", graphs});
+  return run_steps(dir, prompts, 8, 7, env);
 }
 
 }  // namespace
 
-// Decode steps replayed from CUDA graphs (opt-in, LMRT_TM_CUDA_GRAPHS=1) give the eager results: bit for bit when
-// the batch is its own bucket (a power of two), within the fp16 bound when padding changes the GEMMs' row count.
+// Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS, on by default) give the eager results: bit for bit
+// when the batch is its own bucket (a power of two), within the fp16 bound when padding changes the GEMMs' row
+// count.
 TEST(GpuEngine, DecodeGraphsGiveTheEagerResults) {
   REQUIRE_GPU();
   const fs::path dir = fixtures_dir() / "tiny-llama";
-  for (uint32_t S : {1u, 2u, 3u, 8u}) {
-    const auto eager = run_decode(dir, S, nullptr), graphs = run_decode(dir, S, "1");
+  for (uint32_t S : {1u, 2u, 3u, 8u, 12u}) {
+    const auto eager = run_decode(dir, S, "0"), graphs = run_decode(dir, S, "1");
     ASSERT_EQ(eager.size(), 7u * S);
     ASSERT_EQ(graphs.size(), eager.size());
     size_t same = 0, tokens_same = 0;
@@ -338,14 +385,41 @@ TEST(GpuEngine, DecodeGraphsGiveTheEagerResults) {
   }
 }
 
+// The opt-in skinny-GEMM kernel (LMRT_TM_GEMV=1: steps of up to 8 tokens) agrees with cuBLAS within fp16 rounding
+// and picks the same greedy tokens.
+TEST(GpuEngine, SkinnyGemmAgreesWithCublas) {
+  REQUIRE_GPU();
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    const auto cublas = run_decode(dir, 3, "0", {{"LMRT_TM_GEMV", "0"}});
+    const auto gemv = run_decode(dir, 3, "0", {{"LMRT_TM_GEMV", "1"}});
+    ASSERT_EQ(cublas.size(), 21u);
+    ASSERT_EQ(gemv.size(), cublas.size());
+    size_t tokens_same = 0;
+    ErrorStats err;
+    for (size_t k = 0; k < cublas.size(); ++k) {
+      tokens_same += cublas[k].token == gemv[k].token;
+      err.add(gemv[k].logprob, cublas[k].logprob);
+    }
+    std::printf("[gpu-table] skinny gemm %s: tokens %zu/%zu as cuBLAS, max_rel_logprob_err %.3g\n", model,
+                tokens_same, cublas.size(), err.max_rel);
+    EXPECT_EQ(tokens_same, cublas.size()) << model;
+    EXPECT_LE(err.max_rel, kTol) << model;
+  }
+}
+
 // The engine's environment knobs are checked before it looks for a device, so this runs anywhere the plugin is built.
 TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
   const fs::path dir = fixtures_dir() / "tiny-llama";
-  const std::pair<const char*, const char*> cases[] = {{"LMRT_TM_ATTENTION_GROUP", "9"},
+  const std::pair<const char*, const char*> cases[] = {{"LMRT_TM_ATTENTION_GROUP", "65"},
                                                        {"LMRT_TM_ATTENTION_GROUP", "x"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "100"},
+                                                       {"LMRT_TM_ATTENTION_CHUNK", "0"},
                                                        {"LMRT_TM_ATTENTION_SPLIT", "yes"},
-                                                       {"LMRT_TM_CUDA_GRAPHS", "on"}};
+                                                       {"LMRT_TM_CUDA_GRAPHS", "on"},
+                                                       {"LMRT_TM_GEMV", "2"},
+                                                       {"LMRT_TM_ATTENTION_TENSOR_CORES", "yes"},
+                                                       {"LMRT_TM_PROFILE", "kernels"}};
   for (const auto& [name, value] : cases) {
     setenv(name, value, 1);
     std::string message;

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -151,27 +152,41 @@ size_t count_equal(const std::vector<Outcome>& a, const std::vector<Outcome>& b)
 
 }  // namespace
 
+// Exact by default (cuBLAS for every row count). With the opt-in skinny-GEMM kernel (LMRT_TM_GEMV=1), steps of up
+// to 8 rows round differently from larger ones, so a request's tokens may leave the reference after a near tie;
+// most must still match.
 TEST(GpuRuntime, BatchInvarianceWith64MixedRequests) {
   REQUIRE_GPU();
   REQUIRE_TESTDATA();
-  std::vector<Outcome> reference;
-  std::vector<std::vector<int32_t>> prompts;
-  {
-    Runtime alone(deployment(kGpu, kPool + "  max_batch_size: 1\n"));
-    prompts = shared_prefix_prompts(alone);
-    reference = run_one_by_one(alone, prompts, greedy(24));
-  }
-  for (const char* caching : {"false", "true"}) {
-    for (int chunk : {64, 8192}) {
-      SCOPED_TRACE(std::string("prefix caching ") + caching + ", max_prefill_token_num " + std::to_string(chunk));
-      Runtime rt(deployment(kGpu, kPool + "  enable_prefix_caching: " + caching + "\n  max_prefill_token_num: " +
-                                      std::to_string(chunk) + "\n"));
-      auto got = run_all(rt, prompts, greedy(24));
-      const size_t same = count_equal(got, reference);
-      std::printf("[gpu-table] batch-invariance prefix_caching=%s chunk=%d identical %zu/64\n", caching, chunk, same);
-      for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].tokens, reference[i].tokens) << "request " << i;
+  for (const char* gemv : {"0", "1"}) {
+    setenv("LMRT_TM_GEMV", gemv, 1);
+    std::vector<Outcome> reference;
+    std::vector<std::vector<int32_t>> prompts;
+    {
+      Runtime alone(deployment(kGpu, kPool + "  max_batch_size: 1\n"));
+      prompts = shared_prefix_prompts(alone);
+      reference = run_one_by_one(alone, prompts, greedy(24));
+    }
+    for (const char* caching : {"false", "true"}) {
+      for (int chunk : {64, 8192}) {
+        SCOPED_TRACE(std::string("LMRT_TM_GEMV ") + gemv + ", prefix caching " + caching + ", max_prefill_token_num " +
+                     std::to_string(chunk));
+        Runtime rt(deployment(kGpu, kPool + "  enable_prefix_caching: " + caching + "\n  max_prefill_token_num: " +
+                                        std::to_string(chunk) + "\n"));
+        auto got = run_all(rt, prompts, greedy(24));
+        const size_t same = count_equal(got, reference);
+        std::printf("[gpu-table] batch-invariance gemv=%s prefix_caching=%s chunk=%d identical %zu/64\n", gemv, caching,
+                    chunk, same);
+        ASSERT_EQ(got.size(), reference.size());
+        if (gemv[0] == '0') {
+          for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].tokens, reference[i].tokens) << "request " << i;
+        } else {
+          EXPECT_GE(same, 56u);
+        }
+      }
     }
   }
+  unsetenv("LMRT_TM_GEMV");
 }
 
 TEST(GpuRuntime, PrefixCachingOnAndOffGiveTheSameTokens) {

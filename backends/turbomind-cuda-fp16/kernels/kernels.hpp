@@ -50,27 +50,36 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
 // ---- attention: causal over [0, pos] of each token's sequence, GQA; reads q from `qkv`, writes [T][H * head_dim].
 // Tokens come in groups of consecutive tokens of one sequence: group k is tokens [group_first[k],
 // group_first[k + 1]) (a device array of num_groups + 1 entries), each group at most kMaxAttentionGroup tokens
-// and `max_group` the longest. A group shares its K/V reads; each token's result does not depend on its group.
+// and `max_group` the longest (up to kMaxAttentionGroup here). A group shares its K/V reads; each token's result
+// does not depend on its group.
+// A token's keys are cut into chunks of `chunk` absolute positions (a multiple of 128) whose partials are combined
+// in chunk order. A work item is a group and all its chunks (chunk = -1), or some chunks of a one-token group:
+// chunks chunk, chunk + stride, ... of its keys, each chunk c's partial going to row partial + c of `partials`
+// ([rows][num_heads][head_dim + 2] floats). Each split token then has an AttentionSplit naming its first row and
+// at most how many chunks it has (its own count of chunks is taken from its position), and a second kernel
+// combines them. How a token is split changes no bit of its result.
 inline constexpr int kMaxAttentionGroup = 8;
-void launch_paged_attention(DType dt, const void* qkv, int num_groups, int max_group, int num_heads,
-                            const TokenLayout& tokens, const int32_t* group_first, const KvLayout& kv, int layer,
-                            void* out, cudaStream_t stream);
-
-// ---- chunked attention (opt-in: LMRT_TM_ATTENTION_CHUNK): the same semantics, with each token's keys cut into
-// chunks of `chunk` positions (a multiple of 128) whose partials are combined in order. A work item is a group
-// and either all its chunks (chunk = -1) or one chunk of a one-token group, whose partial goes to row `partial`
-// of `partials` ([rows][num_heads][head_dim + 2] floats); each split token then has an AttentionSplit naming its
-// first row and chunk count, and a second kernel combines them. Splitting changes no bit of a result.
 struct AttentionWork {
-  int32_t group, chunk, partial;
+  int32_t group, chunk, partial, stride;
 };
 struct AttentionSplit {
   int32_t token, partial, num_chunks;
 };
-void launch_chunked_attention(DType dt, const void* qkv, int num_items, int max_group, int num_heads,
-                              const TokenLayout& tokens, const int32_t* group_first, const AttentionWork* work,
-                              const AttentionSplit* splits, int num_splits, const KvLayout& kv, int layer, int chunk,
-                              float* partials, void* out, cudaStream_t stream);
+void launch_attention(DType dt, const void* qkv, int num_items, int max_group, int num_heads, const TokenLayout& tokens,
+                      const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
+                      int num_splits, const KvLayout& kv, int layer, int chunk, float* partials, void* out,
+                      cudaStream_t stream);
+
+// ---- tensor-core attention (kernels/attention/tensor_core_attention.cu): the same semantics and work layout on
+// tensor cores, for head_dim 16, 32, 64 or 128 and at most 64 query heads per KV head. A block serves one work item
+// and one KV head (all of its query heads), so groups may hold up to tensor_core_attention_max_group() tokens.
+// Its results are not the bits of launch_attention's: an engine uses one of the two for a model.
+bool tensor_core_attention_supports(int head_dim, int heads_per_kv_head);
+int tensor_core_attention_max_group(int heads_per_kv_head);
+void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
+                                  const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
+                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials, void* out,
+                                  cudaStream_t stream);
 
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);
@@ -79,7 +88,19 @@ void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, v
 void launch_convert(DType dt, const void* src, uint32_t src_dtype, size_t n, void* dst, cudaStream_t stream);
 
 // ---- gemm: Y[M][N] = X[M][K] * W[N][K]^T, row-major, fp32 accumulation. Y is DType, or fp32 if y_fp32.
-void gemm(cublasHandle_t handle, DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32 = false);
+// M <= kMaxGemvRows goes to launch_gemv when `gemv` is set and it applies; other shapes go to cuBLAS.
+struct GemmContext {
+  cublasHandle_t cublas;
+  cudaStream_t stream;
+  bool gemv;
+};
+void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k,
+          bool y_fp32 = false);
+
+// ---- gemv: the same product for 1 <= M <= kMaxGemvRows, reading W once (kernels/gemm/gemv.cu). Needs K % 8 == 0
+// and 16-byte aligned X and W; returns false (and enqueues nothing) when a shape or pointer does not fit.
+inline constexpr int kMaxGemvRows = 8;
+bool launch_gemv(DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32, cudaStream_t stream);
 
 // ---- sampling (kernels/sampling/sampling.hpp has the parameter structs).
 struct SampleRow;

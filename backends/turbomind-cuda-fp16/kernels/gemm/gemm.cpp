@@ -1,17 +1,18 @@
-// Dense GEMMs through cuBLAS with fp32 accumulation. lmrt keeps PyTorch's row-major
-// [out_features, in_features] weights; in cuBLAS's column-major terms Y^T = W * X^T, so
-// W is the transposed A operand and X the plain B operand.
+// Dense GEMMs with fp32 accumulation: skinny ones (decode) through gemv.cu, the rest through cuBLAS.
+// lmrt keeps PyTorch's row-major [out_features, in_features] weights; in cuBLAS's column-major terms
+// Y^T = W * X^T, so W is the transposed A operand and X the plain B operand.
 #include "../../cuda_check.hpp"
 #include "../kernels.hpp"
 
 namespace lmrt::tm {
 
-void gemm(cublasHandle_t handle, DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32) {
+void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32) {
   if (m <= 0 || n <= 0) return;
+  if (ctx.gemv && m <= kMaxGemvRows && launch_gemv(dt, x, w, y, m, n, k, y_fp32, ctx.stream)) return;
   const cudaDataType_t ab = dt == DType::kF16 ? CUDA_R_16F : CUDA_R_16BF;
   const cudaDataType_t c = y_fp32 ? CUDA_R_32F : ab;
   const float alpha = 1.f, beta = 0.f;
-  check_cublas(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, w, ab, k, x, ab, k, &beta, y, c, n,
+  check_cublas(cublasGemmEx(ctx.cublas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, w, ab, k, x, ab, k, &beta, y, c, n,
                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx");
 }

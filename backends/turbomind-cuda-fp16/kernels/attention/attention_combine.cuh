@@ -1,0 +1,92 @@
+// What both attention kernels share: where a K/V row lives in the paged pool, and how a token's chunk partials
+// (max, sum, unnormalized output) are combined in chunk order, element by element with explicit roundings, so that
+// a token combined in registers and one combined from its written partials get the same bits.
+#pragma once
+
+#include "../common.cuh"
+
+namespace lmrt::tm {
+
+template <class T>
+__device__ __forceinline__ const T* kv_row(const KvLayout& kv, int block, int layer, int is_v, int g, int slot) {
+  const size_t base =
+      ((((size_t(block) * kv.num_layers + layer) * 2 + is_v) * kv.num_kv_heads + g) * kv.block_seq_len + slot) *
+      kv.head_dim;
+  return static_cast<const T*>(kv.data) + base;
+}
+
+// The factors that rescale the running state (max m) and a chunk's partial (max m_c); m becomes max(m, m_c).
+struct CombineFactors {
+  float a, b;
+};
+__device__ __forceinline__ CombineFactors combine_factors(float& m, float m_c) {
+  const float m_new = fmaxf(m, m_c);
+  const CombineFactors f{m == -INFINITY ? 0.f : expf(__fsub_rn(m, m_new)), expf(__fsub_rn(m_c, m_new))};
+  m = m_new;
+  return f;
+}
+__device__ __forceinline__ float combine_value(float run, float chunk, CombineFactors f) {
+  return __fmaf_rn(run, f.a, __fmul_rn(chunk, f.b));
+}
+
+constexpr int kCombineThreads = 128;
+constexpr int kMaxHeadDim = 256;
+constexpr int kDimsPerThread = kMaxHeadDim / kCombineThreads;  // thread x holds dimensions x, x + 128
+
+// A token's running state over its chunks, as one block of kCombineThreads holds it.
+struct Running {
+  float m = -INFINITY, l = 0.f;
+  float acc[kDimsPerThread] = {0.f, 0.f};
+};
+
+__device__ __forceinline__ void combine_partial(Running& r, float m_c, float l_c,
+                                                const float (&acc_c)[kDimsPerThread]) {
+  const CombineFactors f = combine_factors(r.m, m_c);
+  r.l = combine_value(r.l, l_c, f);
+#pragma unroll
+  for (int i = 0; i < kDimsPerThread; ++i) r.acc[i] = combine_value(r.acc[i], acc_c[i], f);
+}
+
+__device__ __forceinline__ float output_scale(float l) { return __fdiv_rn(1.f, l); }
+
+template <class T>
+__device__ __forceinline__ void write_output(const Running& r, int hd, T* o) {
+  const float inv = output_scale(r.l);
+#pragma unroll
+  for (int i = 0; i < kDimsPerThread; ++i) {
+    const int d = threadIdx.x + kCombineThreads * i;
+    if (d < hd) o[d] = from_f<T>(__fmul_rn(r.acc[i], inv));
+  }
+}
+
+// One block per (split token, head): its chunks' partials ([row][num_heads][head_dim + 2]: output, max, sum)
+// combined in chunk order. A token has min(num_chunks, its own count of chunks) of them.
+template <class T>
+__global__ void __launch_bounds__(kCombineThreads)
+    combine_partials_kernel(const AttentionSplit* splits, const int32_t* token_pos, int chunk, int num_heads,
+                            int head_dim, const float* partials, T* out) {
+  const AttentionSplit s = splits[blockIdx.x];
+  const int h = blockIdx.y, hd = head_dim;
+  const int chunks = min(s.num_chunks, (token_pos[s.token] + chunk) / chunk);
+  Running run;
+  for (int c = 0; c < chunks; ++c) {
+    const float* part = partials + (static_cast<size_t>(s.partial + c) * num_heads + h) * (hd + 2);
+    float acc_c[kDimsPerThread];
+#pragma unroll
+    for (int i = 0; i < kDimsPerThread; ++i) {
+      const int d = threadIdx.x + kCombineThreads * i;
+      acc_c[i] = d < hd ? part[d] : 0.f;
+    }
+    combine_partial(run, part[hd], part[hd + 1], acc_c);
+  }
+  write_output(run, hd, out + static_cast<size_t>(s.token) * num_heads * hd + size_t(h) * hd);
+}
+
+template <class T>
+void launch_combine_partials(const AttentionSplit* splits, int num_splits, const int32_t* token_pos, int chunk,
+                             int num_heads, int head_dim, const float* partials, T* out, cudaStream_t stream) {
+  combine_partials_kernel<T><<<dim3(num_splits, num_heads), kCombineThreads, 0, stream>>>(
+      splits, token_pos, chunk, num_heads, head_dim, partials, out);
+}
+
+}  // namespace lmrt::tm

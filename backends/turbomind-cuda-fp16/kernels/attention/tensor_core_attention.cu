@@ -1,0 +1,317 @@
+// Paged causal GQA attention on tensor cores (FlashAttention-2 style, mma.sync m16n8k16, fp32 accumulation), for
+// head_dim 16, 32, 64 and 128; the same work layout and chunk semantics as paged_attention.cu (kernels.hpp).
+//
+// A block is one work item and one KV head: its rows are (token, query head) pairs, token-major, of the item's
+// tokens and the heads that share this KV head, 16 rows per warp, at most 64. Keys come in tiles of 64 absolute
+// positions staged in shared memory (cp.async; the next tile loads while one is used); each warp computes
+// S = Q K^T for its rows, an online softmax over the tile in registers, and O += P V with P rounded to the element
+// type. Tiles are aligned to absolute key positions and never straddle a chunk, so a row's arithmetic depends only
+// on its own token and sequence: which other rows share its block, how the prompt was chunked and how the token
+// was split over blocks change no bit. At the end of a chunk a row's partial is combined into its running state in
+// shared memory (attention_combine.cuh), or written out for combine_partials_kernel when the item is one chunk set
+// of a split token.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "../../cuda_check.hpp"
+#include "../common.cuh"
+#include "attention_combine.cuh"
+
+namespace lmrt::tm {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kRows = kWarps * 16;  // rows of a block
+constexpr int kTile = 64;           // keys of a tile
+
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, __half) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, __nv_bfloat16) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <class T>
+__device__ __forceinline__ uint32_t pack_rounded(float lo, float hi) {
+  const T l = from_f<T>(lo), h = from_f<T>(hi);
+  return uint32_t(reinterpret_cast<const uint16_t&>(l)) | (uint32_t(reinterpret_cast<const uint16_t&>(h)) << 16);
+}
+template <class T>
+__device__ __forceinline__ uint32_t pack_pair(T lo, T hi) {
+  return uint32_t(reinterpret_cast<const uint16_t&>(lo)) | (uint32_t(reinterpret_cast<const uint16_t&>(hi)) << 16);
+}
+__device__ __forceinline__ uint32_t load32(const void* p) { return *static_cast<const uint32_t*>(p); }
+
+// 16 bytes global -> shared without passing through registers; zeros when !ok (nothing is read then).
+__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool ok) {
+  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(ok ? 16 : 0));
+}
+__device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void copy_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+template <int D>
+struct Smem {
+  static constexpr int kStride = D + 8;  // elements per staged K/V row: 16 bytes of padding spread the banks
+  static constexpr size_t kKv = size_t(kTile) * kStride * 2;  // one staged tile of K (or V)
+  // K and V tiles twice (the next tile loads while this one is used), then the rows' running state.
+  static constexpr size_t bytes() { return 4 * kKv + size_t(kRows) * D * 4 + 2 * kRows * 4; }
+};
+
+template <class T, int D>
+__global__ void __launch_bounds__(kWarps * 32)
+    tensor_core_attention_kernel(const T* qkv, int num_heads, TokenLayout tokens, const int32_t* group_first,
+                                 const AttentionWork* work, KvLayout kv, int layer, float scale, int chunk, T* out,
+                                 float* partials) {
+  constexpr int S = Smem<D>::kStride;
+  extern __shared__ __align__(16) unsigned char smem[];
+  T* k_s = reinterpret_cast<T*>(smem);  // [2][kTile][S]
+  T* v_s = k_s + 2 * kTile * S;          // [2][kTile][S]
+  float* run_acc = reinterpret_cast<float*>(smem + 4 * Smem<D>::kKv);
+  float* run_m = run_acc + kRows * D;
+  float* run_l = run_m + kRows;
+
+  const AttentionWork item = work[blockIdx.x];
+  const int t0 = group_first[item.group], cnt = group_first[item.group + 1] - t0;
+  const int g = blockIdx.y, kvh = kv.num_kv_heads, hpg = num_heads / kvh;
+  const int rows = cnt * hpg;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, gid = lane >> 2, tq = lane & 3;
+  const size_t row_stride = static_cast<size_t>(num_heads + 2 * kvh) * D;
+  const bool split = item.chunk >= 0;
+
+  // This lane's two rows (gid and gid + 8 of its warp's 16): token, head, and how many keys each sees.
+  int r_token[2], r_head[2], r_n[2];
+  bool r_ok[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int r = warp * 16 + gid + 8 * i;
+    r_ok[i] = r < rows;
+    r_token[i] = t0 + (r_ok[i] ? r / hpg : 0);
+    r_head[i] = g * hpg + (r_ok[i] ? r % hpg : 0);
+    r_n[i] = r_ok[i] ? tokens.token_pos[r_token[i]] + 1 : 0;
+  }
+  const bool warp_active = warp * 16 < rows;
+  uint32_t qf[D / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int ri = i & 1, col = kk * 16 + 2 * tq + (i >> 1) * 8;
+      qf[kk][i] = r_ok[ri] ? load32(qkv + r_token[ri] * row_stride + size_t(r_head[ri]) * D + col) : 0u;
+    }
+  if (!split) {
+    for (int i = threadIdx.x; i < kRows * D; i += blockDim.x) run_acc[i] = 0.f;
+    for (int i = threadIdx.x; i < kRows; i += blockDim.x) run_m[i] = -INFINITY, run_l[i] = 0.f;
+  }
+
+  const int n_max = tokens.token_pos[t0 + cnt - 1] + 1;  // a group's tokens are consecutive positions
+  const int* table = tokens.block_tables + tokens.table_offset[tokens.token_seq[t0]];
+  const int B = kv.block_seq_len;
+  const int c_begin = split ? item.chunk : 0, c_step = split ? item.stride : 1;
+  const int c_end = (n_max + chunk - 1) / chunk;
+
+  for (int c = c_begin; c < c_end; c += c_step) {
+    const int k0 = c * chunk, k1 = min(k0 + chunk, n_max);
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    float o[D / 8][4];
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+
+    // Keys past the sequence are staged as zeros: P is 0 there, and 0 * garbage could be NaN.
+    auto stage = [&](int tile, int buf) {
+      T* kd = k_s + buf * kTile * S;
+      T* vd = v_s + buf * kTile * S;
+      for (int i = threadIdx.x; i < kTile * (D / 8); i += blockDim.x) {
+        const int key = i / (D / 8), piece = i - key * (D / 8), j = tile + key;
+        const bool ok = j < n_max;
+        const int blk = ok ? table[j / B] : table[0], slot = ok ? j % B : 0;
+        copy16_async(kd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 0, g, slot) + piece * 8, ok);
+        copy16_async(vd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 1, g, slot) + piece * 8, ok);
+      }
+      copy_commit();
+    };
+    stage(k0, 0);
+    for (int tile = k0, buf = 0; tile < k1; tile += kTile, buf ^= 1) {
+      if (tile + kTile < k1) {
+        stage(tile + kTile, buf ^ 1);  // the other buffer: the barrier that ended the last tile freed it
+        copy_wait<1>();
+      } else {
+        copy_wait<0>();
+      }
+      __syncthreads();
+      if (warp_active) {
+        const T* k_t = k_s + buf * kTile * S;
+        const T* v_t = v_s + buf * kTile * S;
+        float s[kTile / 8][4];
+#pragma unroll
+        for (int j = 0; j < kTile / 8; ++j) {
+          s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+          const T* krow = k_t + (j * 8 + gid) * S + 2 * tq;
+#pragma unroll
+          for (int kk = 0; kk < D / 16; ++kk)
+            mma(s[j], qf[kk], load32(krow + kk * 16), load32(krow + kk * 16 + 8), T{});
+        }
+        // Scale, mask, and the online softmax of each of the lane's two rows (a quad of lanes shares a row).
+        float corr[2];
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+          float mx = -INFINITY;
+#pragma unroll
+          for (int j = 0; j < kTile / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const int key = tile + j * 8 + 2 * tq + e;
+              float& v = s[j][2 * i + e];
+              v = key < r_n[i] ? __fmul_rn(v, scale) : -INFINITY;
+              mx = fmaxf(mx, v);
+            }
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+          const float m_new = fmaxf(m[i], mx);
+          float sum = 0.f;
+#pragma unroll
+          for (int j = 0; j < kTile / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              float& v = s[j][2 * i + e];
+              v = m_new == -INFINITY ? 0.f : expf(__fsub_rn(v, m_new));
+              sum += v;
+            }
+          sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+          sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+          corr[i] = m_new == -INFINITY ? 1.f : (m[i] == -INFINITY ? 0.f : expf(__fsub_rn(m[i], m_new)));
+          l[i] = __fmaf_rn(l[i], corr[i], sum);
+          m[i] = m_new;
+        }
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) o[n][0] *= corr[0], o[n][1] *= corr[0], o[n][2] *= corr[1], o[n][3] *= corr[1];
+#pragma unroll
+        for (int kk = 0; kk < kTile / 16; ++kk) {
+          const uint32_t a[4] = {pack_rounded<T>(s[2 * kk][0], s[2 * kk][1]),
+                                 pack_rounded<T>(s[2 * kk][2], s[2 * kk][3]),
+                                 pack_rounded<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                 pack_rounded<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+          const T* v0 = v_t + (kk * 16 + 2 * tq) * S + gid;
+#pragma unroll
+          for (int n = 0; n < D / 8; ++n) {
+            const T* v = v0 + n * 8;
+            mma(o[n], a, pack_pair<T>(v[0], v[S]), pack_pair<T>(v[8 * S], v[9 * S]), T{});
+          }
+        }
+      }
+      __syncthreads();  // every warp is done with this buffer: the next tile may restage it
+    }
+    if (!warp_active) continue;
+    // The chunk's partial of each of the lane's rows that has keys in it: written out, or combined.
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const bool has = r_ok[i] && k0 < r_n[i];
+      const int r = warp * 16 + gid + 8 * i;
+      if (split) {
+        if (!has) continue;
+        float* part = partials + (static_cast<size_t>(item.partial + c) * num_heads + r_head[i]) * (D + 2);
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) part[n * 8 + 2 * tq] = o[n][2 * i], part[n * 8 + 2 * tq + 1] = o[n][2 * i + 1];
+        if (tq == 0) part[D] = m[i], part[D + 1] = l[i];
+      } else {
+        float run = has ? run_m[r] : 0.f;
+        __syncwarp();  // every lane of the quad has read the old max before one of them writes it
+        if (!has) continue;
+        const CombineFactors f = combine_factors(run, m[i]);
+        float* acc = run_acc + r * D + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) {
+          acc[n * 8] = combine_value(acc[n * 8], o[n][2 * i], f);
+          acc[n * 8 + 1] = combine_value(acc[n * 8 + 1], o[n][2 * i + 1], f);
+        }
+        if (tq == 0) run_m[r] = run, run_l[r] = combine_value(run_l[r], l[i], f);
+      }
+    }
+    __syncwarp();
+  }
+  if (split || !warp_active) return;
+  __syncwarp();
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    if (!r_ok[i]) continue;
+    const int r = warp * 16 + gid + 8 * i;
+    const float inv = output_scale(run_l[r]);
+    const float* acc = run_acc + r * D + 2 * tq;
+    T* dst = out + static_cast<size_t>(r_token[i]) * num_heads * D + size_t(r_head[i]) * D + 2 * tq;
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) {
+      dst[n * 8] = from_f<T>(__fmul_rn(acc[n * 8], inv));
+      dst[n * 8 + 1] = from_f<T>(__fmul_rn(acc[n * 8 + 1], inv));
+    }
+  }
+}
+
+template <class T, int D>
+void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout& tokens, const int32_t* group_first,
+                  const AttentionWork* work, const KvLayout& kv, int layer, int chunk, T* out, float* partials,
+                  cudaStream_t stream) {
+  constexpr size_t bytes = Smem<D>::bytes();
+  static const bool configured = [] {
+    check_cuda(cudaFuncSetAttribute(tensor_core_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(bytes)),
+               "configuring the tensor-core attention kernel");
+    return true;
+  }();
+  (void)configured;
+  const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(D)));
+  tensor_core_attention_kernel<T, D><<<dim3(num_items, kv.num_kv_heads), kWarps * 32, bytes, stream>>>(
+      qkv, num_heads, tokens, group_first, work, kv, layer, scale, chunk, out, partials);
+}
+
+template <class T>
+void launch_for_head_dim(const T* qkv, int num_items, int num_heads, const TokenLayout& tokens,
+                         const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer, int chunk,
+                         T* out, float* partials, cudaStream_t stream) {
+  auto launch = [&](auto head_dim) {
+    launch_items<T, decltype(head_dim)::value>(qkv, num_items, num_heads, tokens, group_first, work, kv, layer, chunk,
+                                               out, partials, stream);
+  };
+  switch (kv.head_dim) {
+    case 16: launch(std::integral_constant<int, 16>{}); break;
+    case 32: launch(std::integral_constant<int, 32>{}); break;
+    case 64: launch(std::integral_constant<int, 64>{}); break;
+    default: launch(std::integral_constant<int, 128>{}); break;
+  }
+}
+
+}  // namespace
+
+bool tensor_core_attention_supports(int head_dim, int heads_per_kv_head) {
+  return (head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128) && heads_per_kv_head >= 1 &&
+         heads_per_kv_head <= kRows;
+}
+
+int tensor_core_attention_max_group(int heads_per_kv_head) { return std::max(1, kRows / heads_per_kv_head); }
+
+void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
+                                  const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
+                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials, void* out,
+                                  cudaStream_t stream) {
+  if (num_items <= 0) return;
+  LMRT_DISPATCH_DTYPE(dt, T, {
+    const T* q = static_cast<const T*>(qkv);
+    T* o = static_cast<T*>(out);
+    launch_for_head_dim<T>(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o, partials, stream);
+    if (num_splits > 0)
+      launch_combine_partials<T>(splits, num_splits, tokens.token_pos, chunk, num_heads, kv.head_dim, partials, o,
+                                 stream);
+  });
+}
+
+}  // namespace lmrt::tm
