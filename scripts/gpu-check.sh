@@ -47,6 +47,14 @@ compute-sanitizer --tool memcheck --error-exitcode 9 $lmrt generate "$model" --b
   --log-level error > "$out/memcheck.log" 2>&1
 mc=$?
 row "compute-sanitizer memcheck" "$( [ $mc = 0 ] && echo "0 errors" || echo "exit $mc: $(grep -m1 'ERROR SUMMARY' "$out/memcheck.log")")"
+# The same for both attention kernels (tensor cores at head_dim 64 and 128, CUDA cores at 36), split and in graphs,
+# and the skinny-GEMM kernel.
+compute-sanitizer --tool memcheck --error-exitcode 9 build-gpu/bin/gpu_engine_tests \
+  --gtest_filter='GpuEngine.AttentionChunksSplitWithoutChangingABit:GpuEngine.SkinnyGemmAgreesWithCublas' \
+  > "$out/memcheck-kernels.log" 2>&1
+mc=$?
+row "compute-sanitizer memcheck (attention, gemv)" \
+  "$( [ $mc = 0 ] && echo "0 errors" || echo "exit $mc: $(grep -m1 'ERROR SUMMARY' "$out/memcheck-kernels.log")")"
 
 # The bundled chat model's held-out accuracy on the GPU engine (docs/chat-model.md).
 LMRT_CHAT_BACKEND=turbomind-cuda-fp16 build-gpu/bin/lmrt_chat_model_tests --gtest_filter='ChatModel.*' > "$out/chat-model.log" 2>&1

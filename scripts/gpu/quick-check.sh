@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A short GPU run for one kernel change (a few minutes of device time): builds, runs the GPU engine tests (and the
-# runtime ones again under each opt-in path: chunked attention, CUDA graphs) and the stories260k gold through the
-# GPU engine, then `lmrt bench generation` on a random-weight internlm2-1_8b folder, by default and with each
-# opt-in path, and a profile of batch-1 steps (no transformers: scripts/bench/run-gpu-bench.sh gives those
-# ratios). Carry .deps (test data). Logs: $OUT (at most 8 files come back: read the printed table).
+# runtime ones again with each fast path turned off: CUDA graphs, the skinny-GEMM kernel, tensor-core attention)
+# and the stories260k gold through the GPU engine, then `lmrt bench generation` on a random-weight internlm2-1_8b
+# folder, by default and with each fast path off, and a per-kernel profile of batch-1 steps (no transformers:
+# scripts/bench/run-gpu-bench.sh gives those ratios). Carry .deps (test data). Logs: $OUT (at most 8 files come
+# back: read the printed table).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/lmrt-gpu}
@@ -18,8 +19,8 @@ echo "build: $(( $(date +%s) - start )) s"
 build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
 echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')"
 grep -E '^\[  FAILED  \]' "$out/gpu_tests.log" | head
-# The opt-in paths under the runtime tests (batch invariance, prefix caching, vs the cpu engine).
-for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=1; do
+# The runtime tests (batch invariance, prefix caching, vs the cpu engine) with each fast path off or changed.
+for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_ATTENTION_TENSOR_CORES=0; do
   env "$variant" build-gpu/bin/gpu_engine_tests --gtest_filter='GpuRuntime.*:GpuEngine.MatchesTheCpuEngineStepByStep' \
     > "$out/gpu_tests_${variant%%=*}.log" 2>&1
   echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')"
@@ -31,19 +32,23 @@ tok=$LMRT_TESTDATA_DIR/tokenizers/internlm2
 build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" \
   --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
   --cache-max-entry-count 0.5 --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
-for variant in ${VARIANTS:-LMRT_TM_ATTENTION_CHUNK=512 LMRT_TM_CUDA_GRAPHS=1}; do
+for variant in ${VARIANTS:-LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_ATTENTION_TENSOR_CORES=0}; do
   echo "== the same with $variant"
   env "$variant" build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
     --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" \
     --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --log-level error \
     --json "$out/bench-${variant%%=*}.json" 2>&1 | tee "$out/bench-${variant%%=*}.txt"
 done
-# Where a batch-1 step's time goes (host preparation, GPU forward, sampling), at short and long context.
+# Where a batch-1 step's time goes (host preparation, GPU forward, sampling; with graphs), then by kernel (without),
+# at short and long context.
 for in_len in 128 2048; do
-  echo "== LMRT_TM_PROFILE=1, batch 1, input $in_len"
-  LMRT_TM_PROFILE=1 build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch 1 \
-    --input $in_len --output 64 --warmup 0 --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 \
-    --log-level info 2>&1 | grep -E 'steps:|^1 ' | tee -a "$out/profile.txt"
+  for level in 1 2; do
+    echo "== LMRT_TM_PROFILE=$level, batch 1, input $in_len"
+    LMRT_TM_PROFILE=$level build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
+      --batch 1 --input $in_len --output 64 --warmup 0 --max-batch-size 64 --session-len 4096 \
+      --cache-max-entry-count 0.5 --log-level info 2>&1 | grep -E 'steps:|^1 |^  [a-zA-Z]' | tee -a "$out/profile.txt"
+  done
 done
-grep -h '^\[gpu-table\]' "$out"/gpu_tests*.log | sed 's/^\[gpu-table\] /  /'
+grep -h '^\[gpu-table\]' "$out/gpu_tests.log" | sed 's/^\[gpu-table\] /  /'
+grep -h '^\[  FAILED  \]\|Failure\|Expected\|Which is\|  Actual' "$out"/gpu_tests*.log | head -40
 echo "total: $(( $(date +%s) - start )) s"
