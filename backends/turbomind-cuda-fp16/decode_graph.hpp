@@ -1,4 +1,4 @@
-// CUDA graphs for decode steps (opt-in, LMRT_TM_CUDA_GRAPHS=1; not yet the default: docs/engines/turbomind-cuda-fp16.md).
+// CUDA graphs for decode steps (on by default; LMRT_TM_CUDA_GRAPHS=0 turns them off: docs/engines/turbomind-cuda-fp16.md).
 //
 // A decode-only step of S sequences is padded to a bucket of B = the next power of two >= S and replayed from a
 // graph captured once per B: the step's kernels (embedding .. sampling) read their inputs from a metadata buffer
