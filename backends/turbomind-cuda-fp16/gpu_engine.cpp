@@ -61,7 +61,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     const long v = std::strtol(g, &end, 10);
     if (*end != '\0' || v < 1 || v > 64)
       throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, 64], got '") + g + "'");
+                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, 64], got '") +
+                      g + "'");
     group_env = static_cast<int>(v);
   }
   // Chunked attention's chunk size, and whether it spreads one-token groups over a block per chunk.
@@ -70,14 +71,16 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     const long v = std::strtol(c, &end, 10);
     if (*end != '\0' || v < 128 || v > (1L << 20) || v % 128 != 0)
       throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be a multiple of 128, got '") + c + "'");
+                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be a multiple of 128, got '") + c +
+                      "'");
     attention_chunk_ = static_cast<int>(v);
   }
   auto flag = [](const char* name, bool& value) {
     const char* v = std::getenv(name);
     if (!v || !*v) return;
     if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: ") + name + " must be 0 or 1, got '" + v + "'");
+      throw Error(LMRT_STATUS_CONFIG_ERROR,
+                  std::string("turbomind-cuda-fp16: ") + name + " must be 0 or 1, got '" + v + "'");
     value = v[0] == '1';
   };
   flag("LMRT_TM_ATTENTION_SPLIT", attention_split_);
@@ -88,7 +91,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   int profile_level = 0;
   if (const char* prof = std::getenv("LMRT_TM_PROFILE"); prof && *prof) {
     if (std::strcmp(prof, "0") != 0 && std::strcmp(prof, "1") != 0 && std::strcmp(prof, "2") != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, std::string("turbomind-cuda-fp16: LMRT_TM_PROFILE must be 0, 1 or 2, got '") + prof + "'");
+      throw Error(LMRT_STATUS_CONFIG_ERROR,
+                  std::string("turbomind-cuda-fp16: LMRT_TM_PROFILE must be 0, 1 or 2, got '") + prof + "'");
     profile_level = prof[0] - '0';
   }
   if (profile_level == 2) graphs_enabled_ = false;  // its per-kernel events cannot be read back from a graph
@@ -296,7 +300,8 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
     size_t rows = 0;
     for (uint32_t b = 1; b <= DecodeGraphs::kMaxBatch; b <<= 1)
       if (graph_slots(b) > 1) rows = std::max<size_t>(rows, size_t(b) * graph_max_chunks_);
-    graph_partials_.allocate(rows * s.num_heads * (s.head_dim + 2) * sizeof(float), "the decode graphs' attention partials");
+    graph_partials_.allocate(rows * s.num_heads * (s.head_dim + 2) * sizeof(float),
+                             "the decode graphs' attention partials");
     ++buffer_epoch_;
   }
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16: KV cache of " + std::to_string(c.num_blocks) + " blocks x " +
@@ -331,7 +336,8 @@ const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
   ga.num_splits = static_cast<int>(splits.size());
   const size_t wb = work.size() * sizeof(AttentionWork), sb = splits.size() * sizeof(AttentionSplit);
   ga.work.allocate(wb + sb, "a decode graph's attention work");
-  check_cuda(cudaMemcpy(ga.work.get(), work.data(), wb, cudaMemcpyHostToDevice), "uploading a decode graph's attention work");
+  check_cuda(cudaMemcpy(ga.work.get(), work.data(), wb, cudaMemcpyHostToDevice),
+             "uploading a decode graph's attention work");
   if (sb)
     check_cuda(cudaMemcpy(ga.work.as<char>() + wb, splits.data(), sb, cudaMemcpyHostToDevice),
                "uploading a decode graph's attention work");
