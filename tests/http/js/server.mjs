@@ -33,9 +33,12 @@ export function writeConfig(section) {
   return file;
 }
 
-export async function startServer(extra = []) {
+// The bundled chat model (models/lmrt-chat-tiny): InternLM2's template and special tokens.
+export const CHAT_MODEL = process.env.LMRT_CHAT_MODEL || '';
+
+export async function startServer(extra = [], model = MODEL) {
   const port = await freePort();
-  const args = ['serve', 'api_server', MODEL, '--server-name', '127.0.0.1', '--server-port', String(port),
+  const args = ['serve', 'api_server', model, '--server-name', '127.0.0.1', '--server-port', String(port),
                 '--backend', 'cpu', ...extra];
   const proc = spawn(LMRT, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
