@@ -50,8 +50,7 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
 // ---- attention: causal over [0, pos] of each token's sequence, GQA; reads q from `qkv`, writes [T][H * head_dim].
 // Tokens come in groups of consecutive tokens of one sequence: group k is tokens [group_first[k],
 // group_first[k + 1]) (a device array of num_groups + 1 entries), each group at most kMaxAttentionGroup tokens
-// and `max_group` the longest (up to kMaxAttentionGroup here). A group shares its K/V reads; each token's result
-// does not depend on its group.
+// here and `max_group` the longest. A group shares its K/V reads; each token's result does not depend on its group.
 // A token's keys are cut into chunks of `chunk` absolute positions (a multiple of 128) whose partials are combined
 // in chunk order. A work item is a group and all its chunks (chunk = -1), or some chunks of a one-token group:
 // chunks chunk, chunk + stride, ... of its keys, each chunk c's partial going to row partial + c of `partials`
