@@ -9,7 +9,7 @@ StepProfile::StepProfile(int level) : enabled_(level > 0), per_kernel_(level > 1
   for (cudaEvent_t& e : events_)
     if (cudaEventCreate(&e) != cudaSuccess) {
       cudaGetLastError();
-      enabled_ = false;  // profiling is best effort: without events there is nothing to report
+      enabled_ = per_kernel_ = false;  // profiling is best effort: without events there is nothing to report
     }
 }
 
@@ -32,8 +32,7 @@ void StepProfile::before_forward(cudaStream_t stream) {
   cudaEventRecord(events_[0], stream);
 }
 
-void StepProfile::mark(cudaStream_t stream, const char* kernel) {
-  if (!enabled_ || !per_kernel_) return;
+void StepProfile::record_mark(cudaStream_t stream, const char* kernel) {
   if (used_ == marks_.size()) {
     cudaEvent_t e = nullptr;
     if (cudaEventCreate(&e) != cudaSuccess) {

@@ -24,10 +24,12 @@ class StepProfile {
   StepProfile& operator=(const StepProfile&) = delete;
 
   bool enabled() const { return enabled_; }
-  bool per_kernel() const { return enabled_ && per_kernel_; }
   void begin_step();                         // the step's host work starts
   void before_forward(cudaStream_t stream);  // the host has laid out and uploaded the step
-  void mark(cudaStream_t stream, const char* kernel);  // the kernels enqueued since the last mark are `kernel`
+  // The kernels enqueued since the last mark are `kernel` (inline: the forward pass calls it after every kernel).
+  void mark(cudaStream_t stream, const char* kernel) {
+    if (per_kernel_) record_mark(stream, kernel);
+  }
   void after_forward(cudaStream_t stream);
   void after_sampling(cudaStream_t stream);
   void end_step(bool decode_only, uint64_t tokens);  // after the step's synchronization
@@ -41,7 +43,8 @@ class StepProfile {
   };
   using Clock = std::chrono::steady_clock;
   bool enabled_ = false;
-  bool per_kernel_ = false;
+  void record_mark(cudaStream_t stream, const char* kernel);
+  bool per_kernel_ = false;  // only while enabled_
   bool sampled_ = false;
   std::vector<cudaEvent_t> marks_;  // the pool; marks_[0 .. used_) this step
   std::vector<const char*> mark_names_;
