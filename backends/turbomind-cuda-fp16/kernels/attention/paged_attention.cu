@@ -7,6 +7,8 @@
 // group and writes their partials; combine_partials_kernel then combines them with the same function in the
 // same order. So splitting a token over blocks (to fill the GPU at small batch and long context) changes no bit
 // of its result, and the result depends only on the token's own sequence.
+#include <type_traits>
+
 #include "../common.cuh"
 #include "attention_combine.cuh"
 
@@ -196,19 +198,16 @@ void launch_attention(DType dt, const void* qkv, int num_items, int max_group, i
                       const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
                       int num_splits, const KvLayout& kv, int layer, int chunk, float* partials, void* out,
                       cudaStream_t stream) {
-  if (num_items <= 0) return;
-  LMRT_DISPATCH_DTYPE(dt, T, {
-    const T* q = static_cast<const T*>(qkv);
-    T* o = static_cast<T*>(out);
-    if (max_group <= 1)
-      launch_items<T, 1>(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o, partials, stream);
-    else
-      launch_items<T, kMaxAttentionGroup>(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o,
-                                            partials, stream);
-    if (num_splits > 0)
-      launch_combine_partials<T>(splits, num_splits, tokens.token_pos, chunk, num_heads, kv.head_dim, partials, o,
-                                 stream);
-  });
+  launch_attention_items(dt, qkv, out, num_items, tokens, splits, num_splits, chunk, num_heads, kv.head_dim, partials,
+                         stream, [&](const auto* q, auto* o) {
+                           using T = std::remove_const_t<std::remove_pointer_t<decltype(q)>>;
+                           if (max_group <= 1)
+                             launch_items<T, 1>(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o,
+                                                partials, stream);
+                           else
+                             launch_items<T, kMaxAttentionGroup>(q, num_items, num_heads, tokens, group_first, work, kv,
+                                                                 layer, chunk, o, partials, stream);
+                         });
 }
 
 }  // namespace lmrt::tm

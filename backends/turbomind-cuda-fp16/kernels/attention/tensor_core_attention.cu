@@ -303,15 +303,11 @@ void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int 
                                   const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
                                   int num_splits, const KvLayout& kv, int layer, int chunk, float* partials, void* out,
                                   cudaStream_t stream) {
-  if (num_items <= 0) return;
-  LMRT_DISPATCH_DTYPE(dt, T, {
-    const T* q = static_cast<const T*>(qkv);
-    T* o = static_cast<T*>(out);
-    launch_for_head_dim<T>(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o, partials, stream);
-    if (num_splits > 0)
-      launch_combine_partials<T>(splits, num_splits, tokens.token_pos, chunk, num_heads, kv.head_dim, partials, o,
-                                 stream);
-  });
+  launch_attention_items(dt, qkv, out, num_items, tokens, splits, num_splits, chunk, num_heads, kv.head_dim, partials,
+                         stream, [&](const auto* q, auto* o) {
+                           launch_for_head_dim(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o,
+                                               partials, stream);
+                         });
 }
 
 }  // namespace lmrt::tm
