@@ -138,6 +138,18 @@ void sample_token(const float* logits, uint32_t vocab, const lmrt_sampling_param
       prob.resize(kept);
       total = std::accumulate(prob.begin(), prob.end(), 0.0);
     }
+    // The draw walks the survivors in id order, whatever order the truncations sorted them in: near-equal
+    // probabilities may sort either way under rounding, and the walk's order must not depend on that.
+    if (top_k_on || top_p_on) {
+      std::vector<size_t> order(cand.size());
+      std::iota(order.begin(), order.end(), size_t{0});
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cand[a] < cand[b]; });
+      std::vector<int32_t> by_id(cand.size());
+      std::vector<double> prob_by_id(cand.size());
+      for (size_t i = 0; i < order.size(); ++i) by_id[i] = cand[order[i]], prob_by_id[i] = prob[order[i]];
+      cand.swap(by_id);
+      prob.swap(prob_by_id);
+    }
     const double target = lmrt::rng::sampling_uniform(p.seed, position) * total;
     double cumulative = 0.0;
     token = cand.back();

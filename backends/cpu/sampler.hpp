@@ -8,10 +8,11 @@
 //   3. banned tokens -> -inf,
 //   then greedy (temperature <= 0: argmax, ties to the lowest id), or
 //   4. temperature (logits / T), 5. top-k, 6. top-p, 7. min-p, 8. sample:
-//      the candidates that survive, in order of decreasing probability (ties by
-//      increasing id) when top-k or top-p is on, else in id order, are walked with
-//      the variate u = lmrt::rng::sampling_uniform(seed, position) until the
-//      cumulative probability exceeds u * (their total).
+//      the candidates that survive are walked in id order with the variate
+//      u = lmrt::rng::sampling_uniform(seed, position) until the cumulative
+//      probability exceeds u * (their total). (Id order, not probability order:
+//      two engines whose logits differ by rounding then disagree only where u
+//      falls on a boundary, not wherever two near-equal candidates swap places.)
 // The reported logprob and top_logprobs come from log_softmax of the raw logits,
 // before any of the above.
 #pragma once

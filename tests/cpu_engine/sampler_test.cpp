@@ -119,6 +119,36 @@ TEST(Sampler, FiltersNeverPickExcludedTokens) {
   }
 }
 
+// After top-k / top-p the draw walks the survivors in id order (docs/engines/cpu.md, step 9): token 0 holds the
+// first stretch of u even though token 2 is more probable.
+TEST(Sampler, TruncatedSurvivorsAreWalkedInIdOrder) {
+  const std::vector<float> z = {1.0f, -3.0f, 1.7f, -2.0f};
+  std::vector<double> e;
+  for (float v : z) e.push_back(std::exp(double(v)));
+  for (const bool by_top_k : {false, true}) {
+    int low = 0;
+    for (uint64_t seed = 0; seed < 200; ++seed) {
+      lmrt_sampling_params p = random_params(seed, 1.f);
+      if (by_top_k) p.top_k = 2;
+      else p.top_p = 0.98f;  // tokens 2 and 0 hold 0.653 + 0.324 < 0.98 of the mass, so token 3 (0.016) survives too
+      const std::vector<int32_t> survivors = by_top_k ? std::vector<int32_t>{0, 2} : std::vector<int32_t>{0, 2, 3};
+      double total = 0;
+      for (int32_t t : survivors) total += e[t];
+      const double target = lmrt::rng::sampling_uniform(p.seed, seed) * total;
+      int32_t expected = survivors.back();
+      double cumulative = 0;
+      for (int32_t t : survivors)
+        if (target < (cumulative += e[t])) {
+          expected = t;
+          break;
+        }
+      low += expected == 0;
+      EXPECT_EQ(sample(z, p, seed).token, expected) << "seed " << seed << (by_top_k ? " top_k" : " top_p");
+    }
+    EXPECT_GT(low, 40) << "the seeds must reach token 0's stretch";
+  }
+}
+
 TEST(Sampler, TemperatureOneFrequenciesMatchTheSoftmax) {
   const std::vector<float> z = {1.0f, 0.2f, -0.5f, 2.0f, 0.0f, -1.5f};
   double sum = 0;

@@ -1,8 +1,9 @@
 // GPU sampling: one block of 1024 threads per sampled row. Instead of sorting the vocabulary,
-// truncations and the final draw work on thresholds: a binary search over the order-preserving
-// 32-bit key of the (penalized) logit finds the boundary value, and ties at the boundary are
-// taken in increasing id order, which is exactly the cpu engine's "decreasing value, ties by
-// increasing id" order. Probabilities and masses are in double, as on the cpu.
+// the truncations work on thresholds: a binary search over the order-preserving 32-bit key of
+// the (penalized) logit finds the boundary value, and ties at the boundary are taken in
+// increasing id order, which is exactly the cpu engine's "decreasing value, ties by increasing
+// id" order. The draw walks the survivors in id order, as the cpu engine does. Probabilities
+// and masses are in double, as on the cpu.
 #include "../common.cuh"
 #include "lmrt/cpp/sampling_rng.hpp"
 #include "sampling.hpp"
@@ -208,59 +209,32 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
       total = block_sum_double(total, s);
     }
     const double target = lmrt::rng::sampling_uniform(r.seed, r.position) * total;
-    if (top_k_on || top_p_on) {
-      // The first survivor, in decreasing order, at which the cumulative mass exceeds target.
-      if (mass_ge(kNegInfKey + 1) > target) {
-        const uint32_t kc = search_key(kNegInfKey + 1, [&](uint32_t K) { return mass_ge(K) > target; });
-        const double above = kc == 0xffffffffu ? 0.0 : mass_ge(kc + 1);
-        int ties = 0;
-        double p_tie = 0.0;
-        for (int i = tid; i < V; i += kThreads)
-          if (fkey(Z[i]) == kc && P[i] > 0.0) ++ties, p_tie = P[i];
-        ties = block_sum_int(ties, s);
-        p_tie = block_reduce(p_tie, s.d, [](double a, double b) { return a > b ? a : b; });
-        int n = p_tie > 0.0 ? static_cast<int>(floor((target - above) / p_tie)) : 0;
-        n = max(0, min(ties - 1, n));
-        token = find_nth(V, n, [&](int i) { return fkey(Z[i]) == kc && P[i] > 0.0; }, s);
-      }
-      if (token < 0) {  // rounding: the last survivor in sorted order (smallest value, largest id)
-        unsigned long long best = 0;
-        for (int i = tid; i < V; i += kThreads)
-          if (P[i] > 0.0) {
-            const unsigned long long k = (static_cast<unsigned long long>(~fkey(Z[i])) << 32) | uint32_t(i);
-            best = k > best ? k : best;
-          }
-        best = block_max_u64(best, s);
-        token = static_cast<int>(best & 0xffffffffu);
-      }
-    } else {
-      // Walk in id order: each thread sums its chunk, an exclusive scan places the crossing.
-      const int chunk = (V + kThreads - 1) / kThreads;
-      const int begin = min(V, tid * chunk), end = min(V, begin + chunk);
-      double mine = 0.0;
-      int last = -1;
-      for (int i = begin; i < end; ++i)
-        if (P[i] > 0.0) mine += P[i], last = i;
-      if (tid == 0) s.found = -1;
-      const double before = block_exclusive_scan(mine, s.d);
-      if (target >= before && target < before + mine) {
-        double cum = before;
-        for (int i = begin; i < end; ++i) {
-          cum += P[i];
-          if (P[i] > 0.0 && target < cum) {
-            s.found = i;
-            break;
-          }
+    // Walk the survivors in id order: each thread sums its chunk, an exclusive scan places the crossing.
+    const int chunk = (V + kThreads - 1) / kThreads;
+    const int begin = min(V, tid * chunk), end = min(V, begin + chunk);
+    double mine = 0.0;
+    int last = -1;
+    for (int i = begin; i < end; ++i)
+      if (P[i] > 0.0) mine += P[i], last = i;
+    if (tid == 0) s.found = -1;
+    const double before = block_exclusive_scan(mine, s.d);
+    if (target >= before && target < before + mine) {
+      double cum = before;
+      for (int i = begin; i < end; ++i) {
+        cum += P[i];
+        if (P[i] > 0.0 && target < cum) {
+          s.found = i;
+          break;
         }
-        if (s.found < 0) s.found = last;
       }
-      __syncthreads();
-      token = s.found;
-      __syncthreads();
-      if (token < 0) {
-        int lastk = block_reduce(last, s.i, [](int a, int b) { return a > b ? a : b; });
-        token = lastk;
-      }
+      if (s.found < 0) s.found = last;
+    }
+    __syncthreads();
+    token = s.found;
+    __syncthreads();
+    if (token < 0) {
+      int lastk = block_reduce(last, s.i, [](int a, int b) { return a > b ? a : b; });
+      token = lastk;
     }
   }
 

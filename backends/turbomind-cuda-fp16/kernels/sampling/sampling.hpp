@@ -2,8 +2,7 @@
 // The semantics are the cpu engine's (backends/cpu/sampler.hpp), in the same order:
 // repetition penalty, presence/frequency penalties, banned tokens, then greedy or
 // temperature -> top-k -> top-p -> min-p -> a walk with u = sampling_uniform(seed, position)
-// over the survivors in order of decreasing probability (ties by increasing id) when top-k or
-// top-p is on, else in id order. Logprobs are log_softmax of the raw logits.
+// over the survivors in id order. Logprobs are log_softmax of the raw logits.
 #pragma once
 
 #include <cstdint>
