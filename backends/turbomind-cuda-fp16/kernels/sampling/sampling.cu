@@ -107,30 +107,37 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
   for (int i = tid; i < V; i += kThreads) mx = fmaxf(mx, L[i]);
   mx = block_reduce(mx, s.f, [](float a, float b) { return fmaxf(a, b); });
   double sum = 0.0;
-  for (int i = tid; i < V; i += kThreads) sum += exp(static_cast<double>(L[i]) - mx);
+  // exp in fp32 (each term to an ulp), summed in fp64: a double exp per vocabulary entry costs more than the
+  // rest of a greedy step's sampling.
+  for (int i = tid; i < V; i += kThreads) sum += static_cast<double>(expf(L[i] - mx));
   sum = block_sum_double(sum, s);
   const double log_normalizer = mx + log(sum);
 
-  // Penalties (each distinct token by one thread, so no races) and bans.
-  for (int i = tid; i < V; i += kThreads) Z[i] = L[i];
-  __syncthreads();
-  for (int e = tid; e < r.penalty_count; e += kThreads) {
-    const PenaltyEntry pe = penalties[r.penalty_offset + e];
-    float z = Z[pe.token];
-    if (r.repetition_penalty != 1.f) z = z > 0.f ? __fdiv_rn(z, r.repetition_penalty) : __fmul_rn(z, r.repetition_penalty);
-    if ((r.presence_penalty != 0.f || r.frequency_penalty != 0.f) && pe.generated_count > 0)
-      z = __fsub_rn(z, __fadd_rn(r.presence_penalty, __fmul_rn(r.frequency_penalty, static_cast<float>(pe.generated_count))));
-    Z[pe.token] = z;
+  // Penalties (each distinct token by one thread, so no races) and bans, on a copy of the logits; without them
+  // the logits are read as they are.
+  const bool modified = r.penalty_count > 0 || r.banned_count > 0;
+  if (modified) {
+    for (int i = tid; i < V; i += kThreads) Z[i] = L[i];
+    __syncthreads();
+    for (int e = tid; e < r.penalty_count; e += kThreads) {
+      const PenaltyEntry pe = penalties[r.penalty_offset + e];
+      float z = Z[pe.token];
+      if (r.repetition_penalty != 1.f) z = z > 0.f ? __fdiv_rn(z, r.repetition_penalty) : __fmul_rn(z, r.repetition_penalty);
+      if ((r.presence_penalty != 0.f || r.frequency_penalty != 0.f) && pe.generated_count > 0)
+        z = __fsub_rn(z, __fadd_rn(r.presence_penalty, __fmul_rn(r.frequency_penalty, static_cast<float>(pe.generated_count))));
+      Z[pe.token] = z;
+    }
+    __syncthreads();
+    for (int e = tid; e < r.banned_count; e += kThreads) Z[banned[r.banned_offset + e]] = -INFINITY;
+    __syncthreads();
   }
-  __syncthreads();
-  for (int e = tid; e < r.banned_count; e += kThreads) Z[banned[r.banned_offset + e]] = -INFINITY;
-  __syncthreads();
+  const float* Zr = modified ? Z : L;
 
   int token = -1;
   if (r.temperature <= 0.f) {
     unsigned long long best = 0;
     for (int i = tid; i < V; i += kThreads) {
-      const unsigned long long k = (static_cast<unsigned long long>(fkey(Z[i])) << 32) | (0xffffffffu - uint32_t(i));
+      const unsigned long long k = (static_cast<unsigned long long>(fkey(Zr[i])) << 32) | (0xffffffffu - uint32_t(i));
       best = k > best ? k : best;
     }
     best = block_max_u64(best, s);
@@ -141,8 +148,8 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
     float zmax = -INFINITY;
     int count = 0;
     for (int i = tid; i < V; i += kThreads) {
-      zmax = fmaxf(zmax, Z[i]);
-      count += Z[i] != -INFINITY;
+      zmax = fmaxf(zmax, Zr[i]);
+      count += Zr[i] != -INFINITY;
     }
     zmax = block_reduce(zmax, s.f, [](float a, float b) { return fmaxf(a, b); });
     count = block_sum_int(count, s);
@@ -155,27 +162,27 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
       const int k = r.top_k;
       thr = search_key(kNegInfKey + 1, [&](uint32_t K) {
         int c = 0;
-        for (int i = tid; i < V; i += kThreads) c += fkey(Z[i]) >= K;
+        for (int i = tid; i < V; i += kThreads) c += fkey(Zr[i]) >= K;
         return block_sum_int(c, s) >= k;
       });
       int greater = 0;
-      for (int i = tid; i < V; i += kThreads) greater += fkey(Z[i]) > thr;
+      for (int i = tid; i < V; i += kThreads) greater += fkey(Zr[i]) > thr;
       greater = block_sum_int(greater, s);
       const uint32_t t0 = thr;
-      tie_end = find_nth(V, k - greater - 1, [&](int i) { return fkey(Z[i]) == t0; }, s) + 1;
+      tie_end = find_nth(V, k - greater - 1, [&](int i) { return fkey(Zr[i]) == t0; }, s) + 1;
     }
     double total = 0.0;
     for (int i = tid; i < V; i += kThreads) {
-      const uint32_t key = fkey(Z[i]);
+      const uint32_t key = fkey(Zr[i]);
       const bool member = key > thr || (key == thr && i < tie_end);
-      const double p = member ? exp((static_cast<double>(Z[i]) - zmax) * inv_t) : 0.0;
+      const double p = member ? exp((static_cast<double>(Zr[i]) - zmax) * inv_t) : 0.0;
       P[i] = p;
       total += p;
     }
     total = block_sum_double(total, s);
     auto mass_ge = [&](uint32_t K) {
       double m = 0.0;
-      for (int i = tid; i < V; i += kThreads) m += fkey(Z[i]) >= K ? P[i] : 0.0;
+      for (int i = tid; i < V; i += kThreads) m += fkey(Zr[i]) >= K ? P[i] : 0.0;
       return block_sum_double(m, s);
     };
     if (top_p_on) {
@@ -185,15 +192,15 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
       int ties = 0;
       double p_tie = 0.0;
       for (int i = tid; i < V; i += kThreads)
-        if (fkey(Z[i]) == kp && P[i] > 0.0) ++ties, p_tie = P[i];
+        if (fkey(Zr[i]) == kp && P[i] > 0.0) ++ties, p_tie = P[i];
       ties = block_sum_int(ties, s);
       p_tie = block_reduce(p_tie, s.d, [](double a, double b) { return a > b ? a : b; });
       int take = p_tie > 0.0 ? static_cast<int>(ceil((need - above) / p_tie)) : ties;
       take = max(1, min(ties, take));
-      const int end = find_nth(V, take - 1, [&](int i) { return fkey(Z[i]) == kp && P[i] > 0.0; }, s) + 1;
+      const int end = find_nth(V, take - 1, [&](int i) { return fkey(Zr[i]) == kp && P[i] > 0.0; }, s) + 1;
       total = 0.0;
       for (int i = tid; i < V; i += kThreads) {
-        const uint32_t key = fkey(Z[i]);
+        const uint32_t key = fkey(Zr[i]);
         if (!(key > kp || (key == kp && i < end))) P[i] = 0.0;
         total += P[i];
       }
