@@ -49,6 +49,9 @@ ModelShape validate_shape(const lmrt_model_desc& d) {
   if (d.num_heads % d.num_kv_heads != 0)
     model_error("model.num_heads (" + std::to_string(d.num_heads) + ") is not a multiple of model.num_kv_heads (" +
                 std::to_string(d.num_kv_heads) + ")");
+  if (d.hidden_size > kMaxNormHidden)
+    unsupported("hidden_size " + std::to_string(d.hidden_size) + " is not supported (up to " +
+                std::to_string(kMaxNormHidden) + " is)");
   if (d.head_dim % 2 != 0 || d.head_dim > 256)
     unsupported("head_dim " + std::to_string(d.head_dim) + " is not supported (even sizes up to 256 are)");
   if (!(d.rms_norm_eps > 0.f) || !std::isfinite(d.rms_norm_eps)) model_error("model.rms_norm_eps must be > 0");

@@ -32,8 +32,9 @@ struct KvLayout {
 void launch_embedding(DType dt, const void* table, const int32_t* tokens, int num_tokens, int hidden, float* out,
                       cudaStream_t stream);
 
-// ---- norm: for k < rows: r = row_ids ? row_ids[k] : k; if delta: x[r] += delta[r];
+// ---- norm (hidden <= kMaxNormHidden): for k < rows: r = row_ids ? row_ids[k] : k; if delta: x[r] += delta[r];
 //      out[k] = x[r] / sqrt(mean(x[r]^2) + eps) * weight.
+inline constexpr uint32_t kMaxNormHidden = 8192;  // a 1024-thread block, 8 elements per thread in registers
 void launch_add_rms_norm(DType dt, float* x, const void* delta, const void* weight, const int32_t* row_ids, int rows,
                          int hidden, float eps, void* out, cudaStream_t stream);
 

@@ -17,7 +17,8 @@ __global__ void rope_table_kernel(const int32_t* token_pos, const int32_t* token
   }
 }
 
-// One thread per (token, head of q|k|v, pair i): elements i and i + half of the head.
+// One thread per (token, head of q|k|v, pair i): elements i and i + half of the head. A token's pairs are spread
+// over blockIdx.y blocks, so that a decode step's few tokens still run one round of loads per thread.
 template <class T>
 __global__ void rope_kv_write_kernel(T* qkv, const T* bias, const float* cos_t, const float* sin_t, int num_heads,
                                      TokenLayout tokens, KvLayout kv, int layer) {
@@ -30,7 +31,7 @@ __global__ void rope_kv_write_kernel(T* qkv, const T* bias, const float* cos_t, 
   const int seq = tokens.token_seq[t];
   const int block = tokens.block_tables[tokens.table_offset[seq] + pos / kv.block_seq_len];
   const int slot = pos % kv.block_seq_len;
-  for (int w = threadIdx.x; w < heads_total * half; w += blockDim.x) {
+  for (int w = blockIdx.y * blockDim.x + threadIdx.x; w < heads_total * half; w += gridDim.y * blockDim.x) {
     const int h = w / half, i = w % half;
     const int e0 = h * hd + i, e1 = e0 + half;
     float a = to_f(x[e0]), b = to_f(x[e1]);
@@ -65,8 +66,10 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
                           int num_heads, const TokenLayout& tokens, const KvLayout& kv, int layer, cudaStream_t stream) {
   if (num_tokens <= 0) return;
   const int work = (num_heads + 2 * kv.num_kv_heads) * kv.head_dim / 2;
-  const int threads = work >= 512 ? 512 : ((work + 31) / 32) * 32;
-  LMRT_DISPATCH_DTYPE(dt, T, rope_kv_write_kernel<T><<<num_tokens, threads, 0, stream>>>(
+  const int threads = work >= 256 ? 256 : ((work + 31) / 32) * 32;
+  // Up to one pair per thread for short steps; long ones keep a block per token.
+  const int per_token = num_tokens >= 64 ? 1 : (work + threads - 1) / threads;
+  LMRT_DISPATCH_DTYPE(dt, T, rope_kv_write_kernel<T><<<dim3(num_tokens, per_token), threads, 0, stream>>>(
                                  static_cast<T*>(qkv), static_cast<const T*>(bias), cos_t, sin_t, num_heads, tokens, kv,
                                  layer));
 }
