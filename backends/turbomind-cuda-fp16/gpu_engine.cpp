@@ -66,14 +66,15 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     group_env = static_cast<int>(v);
   }
   // Chunked attention's chunk size, and whether it spreads one-token groups over a block per chunk.
+  int chunk_env = 0;
   if (const char* c = std::getenv("LMRT_TM_ATTENTION_CHUNK"); c && *c) {
     char* end = nullptr;
     const long v = std::strtol(c, &end, 10);
-    if (*end != '\0' || v < 128 || v > (1L << 20) || v % 128 != 0)
+    if (*end != '\0' || v < 64 || v > (1L << 20) || v % 64 != 0)
       throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be a multiple of 128, got '") + c +
+                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be a multiple of 64, got '") + c +
                       "'");
-    attention_chunk_ = static_cast<int>(v);
+    chunk_env = static_cast<int>(v);
   }
   auto flag = [](const char* name, bool& value) {
     const char* v = std::getenv(name);
@@ -136,6 +137,13 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     tensor_cores_ = tensor_cores && tensor_core_attention_supports(static_cast<int>(s.head_dim), hpg);
     const int most = tensor_cores_ ? tensor_core_attention_max_group(hpg) : kMaxAttentionGroup;
     attention_group_ = group_env > 0 ? std::min(group_env, most) : most;
+    // Chunks of one key tile on tensor cores, so that a decode token's tiles run in blocks side by side; the
+    // CUDA-core kernel's chunks hold whole 4-warp rounds of 32 keys.
+    attention_chunk_ = chunk_env > 0 ? chunk_env : (tensor_cores_ ? 64 : 256);
+    if (!tensor_cores_ && attention_chunk_ % 128 != 0)
+      throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK=" +
+                                                std::to_string(attention_chunk_) +
+                                                " is not a multiple of 128, which the CUDA-core attention kernel needs");
   }
   profile_ = std::make_unique<StepProfile>(profile_level);
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
@@ -187,6 +195,7 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
   const size_t lg = take(rows * s.vocab_size * 4);
   const size_t z = take(rows * s.vocab_size * 4);
   const size_t p = take(rows * s.vocab_size * 8);
+  const size_t sc = take(tokens * s.num_kv_heads * 4);
   if (w) {
     char* b = w->buffer.as<char>();
     w->x = reinterpret_cast<float*>(b + x);
@@ -202,6 +211,7 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
     w->logits = reinterpret_cast<float*>(b + lg);
     w->z = reinterpret_cast<float*>(b + z);
     w->p = reinterpret_cast<double*>(b + p);
+    w->split_counters = reinterpret_cast<unsigned*>(b + sc);
   }
   return off;
 }
@@ -217,6 +227,8 @@ void GpuEngine::ensure_workspace(size_t tokens, size_t rows) {
   ws_.tokens = tokens;
   ws_.rows = rows;
   workspace_bytes(tokens, rows, &ws_);
+  check_cuda(cudaMemsetAsync(ws_.split_counters, 0, tokens * model_->shape.num_kv_heads * sizeof(unsigned), stream_),
+             "clearing the attention split counters");
 }
 
 void GpuEngine::capacity(const lmrt_capacity_query& q, lmrt_capacity& out) {
@@ -643,7 +655,8 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     if (tensor_cores_)
       launch_tensor_core_attention(dt, ws_.qkv, attention.num_items, static_cast<int>(s.num_heads), tl, sp_.group_first,
                                    sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
-                                   static_cast<int>(l), attention_chunk_, attention.partials, ws_.attn, stream_);
+                                   static_cast<int>(l), attention_chunk_, attention.partials, ws_.split_counters,
+                                   ws_.attn, stream_);
     else
       launch_attention(dt, ws_.qkv, attention.num_items, attention.max_group, static_cast<int>(s.num_heads), tl,
                        sp_.group_first, sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,

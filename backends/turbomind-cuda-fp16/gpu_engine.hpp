@@ -46,6 +46,7 @@ class GpuEngine {
     float* logits = nullptr;  // [rows][vocab]
     float* z = nullptr;       // sampling scratch [rows][vocab]
     double* p = nullptr;      // sampling scratch [rows][vocab]
+    unsigned* split_counters = nullptr;  // tensor-core attention's split tokens [tokens][kv heads], zero between steps
   };
   uint64_t workspace_bytes(size_t tokens, size_t rows, Workspace* layout) const;
   void ensure_workspace(size_t tokens, size_t rows);
@@ -74,7 +75,7 @@ class GpuEngine {
   std::vector<int32_t> penalty_slot_;  // vocab-sized dedup scratch, -1 when free
   int attention_group_ = kMaxAttentionGroup;  // tokens of a sequence that share K/V reads (LMRT_TM_ATTENTION_GROUP)
   bool tensor_cores_ = false;  // attention on tensor cores (LMRT_TM_ATTENTION_TENSOR_CORES, where the shape allows)
-  int attention_chunk_ = 256;    // keys per attention chunk (LMRT_TM_ATTENTION_CHUNK)
+  int attention_chunk_ = 64;     // keys per attention chunk (LMRT_TM_ATTENTION_CHUNK; 256 on CUDA cores)
   bool attention_split_ = true;  // spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
   DeviceBuffer partials_;        // the split chunks' partials of eager steps
   // Skinny GEMMs through kernels/gemm/gemv.cu (LMRT_TM_GEMV=1): about 5% faster batch-1 decode, but it rounds

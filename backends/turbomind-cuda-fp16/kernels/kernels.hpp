@@ -52,9 +52,9 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
 // Tokens come in groups of consecutive tokens of one sequence: group k is tokens [group_first[k],
 // group_first[k + 1]) (a device array of num_groups + 1 entries), each group at most kMaxAttentionGroup tokens
 // here and `max_group` the longest. A group shares its K/V reads; each token's result does not depend on its group.
-// A token's keys are cut into chunks of `chunk` absolute positions (a multiple of 128) whose partials are combined
-// in chunk order. A work item is a group and all its chunks (chunk = -1), or some chunks of a one-token group:
-// chunks chunk, chunk + stride, ... of its keys, each chunk c's partial going to row partial + c of `partials`
+// A token's keys are cut into chunks of `chunk` absolute positions (a multiple of 128 here, of 64 for the
+// tensor-core kernel) whose partials are combined in chunk order. A work item is a group and all its chunks
+// (chunk = -1), or some chunks of a one-token group: chunks chunk, chunk + stride, ... of its keys, each chunk c's partial going to row partial + c of `partials`
 // ([rows][num_heads][head_dim + 2] floats). Each split token then has an AttentionSplit naming its first row and
 // at most how many chunks it has (its own count of chunks is taken from its position), and a second kernel
 // combines them. How a token is split changes no bit of its result.
@@ -73,13 +73,15 @@ void launch_attention(DType dt, const void* qkv, int num_items, int max_group, i
 // ---- tensor-core attention (kernels/attention/tensor_core_attention.cu): the same semantics and work layout on
 // tensor cores, for head_dim 16, 32, 64 or 128 and at most 64 query heads per KV head. A block serves one work item
 // and one KV head (all of its query heads), so groups may hold up to tensor_core_attention_max_group() tokens.
-// Its results are not the bits of launch_attention's: an engine uses one of the two for a model.
+// Its results are not the bits of launch_attention's: an engine uses one of the two for a model. With
+// `split_counters` ([tokens][num_kv_heads], zero between calls) the last item of a split token to finish combines
+// its partials, with the same function and so the same bits as the separate combine kernel, which then does not run.
 bool tensor_core_attention_supports(int head_dim, int heads_per_kv_head);
 int tensor_core_attention_max_group(int heads_per_kv_head);
 void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
                                   const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
-                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials, void* out,
-                                  cudaStream_t stream);
+                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials,
+                                  unsigned* split_counters, void* out, cudaStream_t stream);
 
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);

@@ -59,27 +59,47 @@ __device__ __forceinline__ void write_output(const Running& r, int hd, T* o) {
   }
 }
 
-// One block per (split token, head): its chunks' partials ([row][num_heads][head_dim + 2]: output, max, sum)
-// combined in chunk order. A token has min(num_chunks, its own count of chunks) of them.
+// A split token's head: its `chunks` partials from row `first` on ([row][num_heads][head_dim + 2]: output, max,
+// sum) combined in chunk order by a block of kCombineThreads, and written to `out` (the token's row of the
+// attention output). Loads go to L2: the partials may have been written by other blocks of the same kernel.
+template <class T>
+__device__ __forceinline__ void combine_token_head(const float* partials, int first, int chunks, int num_heads, int h,
+                                                   int hd, T* out) {
+  Running run;
+  // Sixteen chunks' loads in flight before they are combined (in chunk order, as one at a time would).
+  constexpr int kAhead = 16;
+  for (int c0 = 0; c0 < chunks; c0 += kAhead) {
+    float acc_c[kAhead][kDimsPerThread], m_c[kAhead], l_c[kAhead];
+#pragma unroll
+    for (int j = 0; j < kAhead; ++j) {
+      if (c0 + j >= chunks) break;
+      const float* part = partials + (static_cast<size_t>(first + c0 + j) * num_heads + h) * (hd + 2);
+#pragma unroll
+      for (int i = 0; i < kDimsPerThread; ++i) {
+        const int d = threadIdx.x + kCombineThreads * i;
+        acc_c[j][i] = d < hd ? __ldcg(part + d) : 0.f;
+      }
+      m_c[j] = __ldcg(part + hd), l_c[j] = __ldcg(part + hd + 1);
+    }
+#pragma unroll
+    for (int j = 0; j < kAhead; ++j) {
+      if (c0 + j >= chunks) break;
+      combine_partial(run, m_c[j], l_c[j], acc_c[j]);
+    }
+  }
+  write_output(run, hd, out + size_t(h) * hd);
+}
+
+// One block per (split token, head): its chunks' partials combined in chunk order. A token has
+// min(num_chunks, its own count of chunks) of them.
 template <class T>
 __global__ void __launch_bounds__(kCombineThreads)
     combine_partials_kernel(const AttentionSplit* splits, const int32_t* token_pos, int chunk, int num_heads,
                             int head_dim, const float* partials, T* out) {
   const AttentionSplit s = splits[blockIdx.x];
-  const int h = blockIdx.y, hd = head_dim;
   const int chunks = min(s.num_chunks, (token_pos[s.token] + chunk) / chunk);
-  Running run;
-  for (int c = 0; c < chunks; ++c) {
-    const float* part = partials + (static_cast<size_t>(s.partial + c) * num_heads + h) * (hd + 2);
-    float acc_c[kDimsPerThread];
-#pragma unroll
-    for (int i = 0; i < kDimsPerThread; ++i) {
-      const int d = threadIdx.x + kCombineThreads * i;
-      acc_c[i] = d < hd ? part[d] : 0.f;
-    }
-    combine_partial(run, part[hd], part[hd + 1], acc_c);
-  }
-  write_output(run, hd, out + static_cast<size_t>(s.token) * num_heads * hd + size_t(h) * hd);
+  combine_token_head(partials, s.partial, chunks, num_heads, static_cast<int>(blockIdx.y), head_dim,
+                     out + static_cast<size_t>(s.token) * num_heads * head_dim);
 }
 
 template <class T>
@@ -91,15 +111,16 @@ void launch_combine_partials(const AttentionSplit* splits, int num_splits, const
 
 // What both launchers do around their kernel: nothing for no work, the element type of `dt`, then the combine of
 // the split tokens. `items(q, o)` launches the work items with q and o typed.
+// `combined`: the items combine their split tokens themselves (no combine kernel).
 template <class Items>
 void launch_attention_items(DType dt, const void* qkv, void* out, int num_items, const TokenLayout& tokens,
                             const AttentionSplit* splits, int num_splits, int chunk, int num_heads, int head_dim,
-                            const float* partials, cudaStream_t stream, Items&& items) {
+                            const float* partials, cudaStream_t stream, Items&& items, bool combined = false) {
   if (num_items <= 0) return;
   LMRT_DISPATCH_DTYPE(dt, T, {
     T* o = static_cast<T*>(out);
     items(static_cast<const T*>(qkv), o);
-    if (num_splits > 0)
+    if (num_splits > 0 && !combined)
       launch_combine_partials<T>(splits, num_splits, tokens.token_pos, chunk, num_heads, head_dim, partials, o, stream);
   });
 }

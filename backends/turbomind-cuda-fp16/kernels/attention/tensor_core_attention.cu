@@ -8,8 +8,8 @@
 // type. Tiles are aligned to absolute key positions and never straddle a chunk, so a row's arithmetic depends only
 // on its own token and sequence: which other rows share its block, how the prompt was chunked and how the token
 // was split over blocks change no bit. At the end of a chunk a row's partial is combined into its running state in
-// shared memory (attention_combine.cuh), or written out for combine_partials_kernel when the item is one chunk set
-// of a split token.
+// shared memory (attention_combine.cuh), or written out when the item is one chunk set of a split token; the last
+// of a split token's items to finish then combines them (or combine_partials_kernel, without split counters).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -73,7 +73,7 @@ template <class T, int D>
 __global__ void __launch_bounds__(kWarps * 32)
     tensor_core_attention_kernel(const T* qkv, int num_heads, TokenLayout tokens, const int32_t* group_first,
                                  const AttentionWork* work, KvLayout kv, int layer, float scale, int chunk, T* out,
-                                 float* partials) {
+                                 float* partials, unsigned* split_counters) {
   constexpr int S = Smem<D>::kStride;
   extern __shared__ __align__(16) unsigned char smem[];
   T* k_s = reinterpret_cast<T*>(smem);  // [2][kTile][S]
@@ -240,6 +240,22 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     __syncwarp();
   }
+  if (split && split_counters) {
+    // The last of a split token's items to finish combines its partials, for this KV head's query heads.
+    __shared__ bool last;
+    __threadfence();
+    __syncthreads();
+    unsigned* counter = split_counters + static_cast<size_t>(t0) * kvh + g;
+    if (threadIdx.x == 0) last = atomicAdd(counter, 1u) == static_cast<unsigned>(item.stride - 1);
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int j = 0; j < hpg; ++j)
+      combine_token_head(partials, item.partial, c_end, num_heads, g * hpg + j, D,
+                         out + static_cast<size_t>(t0) * num_heads * D);
+    if (threadIdx.x == 0) *counter = 0;
+    return;
+  }
   if (split || !warp_active) return;
   __syncwarp();
 #pragma unroll
@@ -257,10 +273,12 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
+static_assert(kWarps * 32 == kCombineThreads, "a block combines its split tokens with combine_token_head");
+
 template <class T, int D>
 void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout& tokens, const int32_t* group_first,
                   const AttentionWork* work, const KvLayout& kv, int layer, int chunk, T* out, float* partials,
-                  cudaStream_t stream) {
+                  unsigned* split_counters, cudaStream_t stream) {
   constexpr size_t bytes = Smem<D>::bytes();
   static const bool configured = [] {
     check_cuda(cudaFuncSetAttribute(tensor_core_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -271,16 +289,16 @@ void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout&
   (void)configured;
   const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(D)));
   tensor_core_attention_kernel<T, D><<<dim3(num_items, kv.num_kv_heads), kWarps * 32, bytes, stream>>>(
-      qkv, num_heads, tokens, group_first, work, kv, layer, scale, chunk, out, partials);
+      qkv, num_heads, tokens, group_first, work, kv, layer, scale, chunk, out, partials, split_counters);
 }
 
 template <class T>
 void launch_for_head_dim(const T* qkv, int num_items, int num_heads, const TokenLayout& tokens,
                          const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer, int chunk,
-                         T* out, float* partials, cudaStream_t stream) {
+                         T* out, float* partials, unsigned* split_counters, cudaStream_t stream) {
   auto launch = [&](auto head_dim) {
     launch_items<T, decltype(head_dim)::value>(qkv, num_items, num_heads, tokens, group_first, work, kv, layer, chunk,
-                                               out, partials, stream);
+                                               out, partials, split_counters, stream);
   };
   switch (kv.head_dim) {
     case 16: launch(std::integral_constant<int, 16>{}); break;
@@ -301,13 +319,15 @@ int tensor_core_attention_max_group(int heads_per_kv_head) { return std::max(1, 
 
 void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
                                   const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
-                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials, void* out,
-                                  cudaStream_t stream) {
-  launch_attention_items(dt, qkv, out, num_items, tokens, splits, num_splits, chunk, num_heads, kv.head_dim, partials,
-                         stream, [&](const auto* q, auto* o) {
-                           launch_for_head_dim(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o,
-                                               partials, stream);
-                         });
+                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials,
+                                  unsigned* split_counters, void* out, cudaStream_t stream) {
+  launch_attention_items(
+      dt, qkv, out, num_items, tokens, splits, num_splits, chunk, num_heads, kv.head_dim, partials, stream,
+      [&](const auto* q, auto* o) {
+        launch_for_head_dim(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o, partials,
+                            split_counters, stream);
+      },
+      /*combined=*/split_counters != nullptr);
 }
 
 }  // namespace lmrt::tm
