@@ -3,6 +3,7 @@
 # random-weight internlm2-1_8b-shaped folder, measures HBM bandwidth, times `lmrt bench generation`
 # on the turbomind-cuda-fp16 engine and transformers on the same folder, in the same job.
 #   SHAPES="internlm2-1_8b internlm2-7b" BATCH=1,16,64 INPUT=128,2048 OUTPUT=128 scripts/bench/run-gpu-bench.sh
+# COMPILE=1 adds transformers with static cache + torch.compile for the COMPILE_BATCH sizes (default 1,64).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/lmrt-gpu}
@@ -17,6 +18,7 @@ for shape in ${SHAPES:-internlm2-1_8b}; do
     --input "${INPUT:-128,2048}" --output "${OUTPUT:-128}" --hbm-gbps "$bw" --max-batch-size 64 --session-len 4096 \
     --cache-max-entry-count 0.5 --log-level error --json "$out/lmrt-$shape.json"
   PYTHONUNBUFFERED=1 python3 scripts/bench/transformers_generation.py "$dir" --batch "${BATCH:-1,16,64}" \
-    --input "${INPUT:-128,2048}" --output "${OUTPUT:-128}" ${COMPILE:+--compile} 2> "$out/hf-$shape.err" | tee "$out/hf-$shape.jsonl"
+    --input "${INPUT:-128,2048}" --output "${OUTPUT:-128}" ${COMPILE:+--compile --compile-batch "${COMPILE_BATCH:-1,64}"} \
+    2> "$out/hf-$shape.err" | tee "$out/hf-$shape.jsonl"
   tail -3 "$out/hf-$shape.err"
 done

@@ -72,7 +72,14 @@ def main():
                       flush=True)
         if a.compile:
             model.generation_config.cache_implementation = "static"
-            model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
+            compiled = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
+
+            def forward(*args, **kwargs):
+                # Each call is a new CUDA-graph step: the static cache is updated in place between calls.
+                torch.compiler.cudagraph_mark_step_begin()
+                return compiled(*args, **kwargs)
+
+            model.forward = forward
             for b in [int(x) for x in a.compile_batch.split(",")]:
                 ids = torch.randint(3, vocab, (b, inputs[0]), generator=g).cuda()
                 for _ in range(2):

@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # A short GPU run for one kernel change (a few minutes of device time): builds, runs the GPU engine tests (and the
-# runtime ones again with each fast path turned off: CUDA graphs, the skinny-GEMM kernel, tensor-core attention)
+# runtime ones again with each fast path changed: CUDA graphs off, the skinny GEMM on, tensor-core attention off)
 # and the stories260k gold through the GPU engine, then `lmrt bench generation` on a random-weight internlm2-1_8b
 # folder, by default and with each fast path off, and a per-kernel profile of batch-1 steps (no transformers:
 # scripts/bench/run-gpu-bench.sh gives those ratios). Carry .deps (test data). Logs: $OUT (at most 8 files come
 # back: read the printed table).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/lmrt-gpu}
-mkdir -p "$out"
-if [ ! -d ../shared/testdata ] && [ -d .deps/testdata ]; then mkdir -p ../shared && ln -sfn "$PWD/.deps/testdata" ../shared/testdata; fi
-export LMRT_TESTDATA_DIR=$(cd ../shared/testdata && pwd)
+source "$(dirname "$0")/setup-env.sh"
 start=$(date +%s)
 cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
 cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 gpu_engine_tests \
@@ -20,7 +16,7 @@ build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
 echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')"
 grep -E '^\[  FAILED  \]' "$out/gpu_tests.log" | head
 # The runtime tests (batch invariance, prefix caching, vs the cpu engine) with each fast path off or changed.
-for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_ATTENTION_TENSOR_CORES=0; do
+for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=1 LMRT_TM_ATTENTION_TENSOR_CORES=0; do
   env "$variant" build-gpu/bin/gpu_engine_tests --gtest_filter='GpuRuntime.*:GpuEngine.MatchesTheCpuEngineStepByStep' \
     > "$out/gpu_tests_${variant%%=*}.log" 2>&1
   echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')"
@@ -32,7 +28,7 @@ tok=$LMRT_TESTDATA_DIR/tokenizers/internlm2
 build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" \
   --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
   --cache-max-entry-count 0.5 --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
-for variant in ${VARIANTS:-LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_ATTENTION_TENSOR_CORES=0}; do
+for variant in ${VARIANTS:-LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=1 LMRT_TM_ATTENTION_TENSOR_CORES=0}; do
   echo "== the same with $variant"
   env "$variant" build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
     --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" \

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The shortest GPU iteration on one kernel (about a minute of device time): build, the engine tests named by
+# FILTER, then `lmrt bench generation` on the random-weight internlm2-1_8b folder by default and with each of
+# VARIANTS. Carry .deps. scripts/gpu/quick-check.sh is the fuller check.
+#   FILTER='GpuRuntime.*' VARIANTS="LMRT_TM_GEMV=1" scripts/gpu/quick-bench.sh
+set -uo pipefail
+source "$(dirname "$0")/setup-env.sh"
+cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 gpu_engine_tests \
+  > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+if [ -n "${FILTER:-}" ]; then
+  build-gpu/bin/gpu_engine_tests --gtest_filter="$FILTER" > "$out/gpu_tests.log" 2>&1
+  echo "gpu_engine_tests $FILTER: exit $?"
+  grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|actual' "$out/gpu_tests.log" | head -40
+fi
+dir=/tmp/lmrt-bench-internlm2-1_8b
+[ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape internlm2-1_8b --out "$dir" \
+  --tokenizer "$LMRT_TESTDATA_DIR/tokenizers/internlm2" > "$out/make-model.log" 2>&1
+for variant in default ${VARIANTS:-}; do
+  echo "== $variant"
+  env $([ "$variant" = default ] || echo "$variant") build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 \
+    --dtype bfloat16 --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
+    --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --log-level error
+done
