@@ -141,9 +141,9 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     // CUDA-core kernel's chunks hold whole 4-warp rounds of 32 keys.
     attention_chunk_ = chunk_env > 0 ? chunk_env : (tensor_cores_ ? 64 : 256);
     if (!tensor_cores_ && attention_chunk_ % 128 != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK=" +
-                                                std::to_string(attention_chunk_) +
-                                                " is not a multiple of 128, which the CUDA-core attention kernel needs");
+      throw Error(LMRT_STATUS_CONFIG_ERROR,
+                  "turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK=" + std::to_string(attention_chunk_) +
+                      " is not a multiple of 128, which the CUDA-core attention kernel needs");
   }
   profile_ = std::make_unique<StepProfile>(profile_level);
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +

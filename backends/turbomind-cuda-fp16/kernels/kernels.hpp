@@ -54,8 +54,8 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
 // here and `max_group` the longest. A group shares its K/V reads; each token's result does not depend on its group.
 // A token's keys are cut into chunks of `chunk` absolute positions (a multiple of 128 here, of 64 for the
 // tensor-core kernel) whose partials are combined in chunk order. A work item is a group and all its chunks
-// (chunk = -1), or some chunks of a one-token group: chunks chunk, chunk + stride, ... of its keys, each chunk c's partial going to row partial + c of `partials`
-// ([rows][num_heads][head_dim + 2] floats). Each split token then has an AttentionSplit naming its first row and
+// (chunk = -1), or some chunks of a one-token group: chunks chunk, chunk + stride, ... of its keys, each chunk c's
+// partial going to row partial + c of `partials` ([rows][num_heads][head_dim + 2] floats). Each split token then has an AttentionSplit naming its first row and
 // at most how many chunks it has (its own count of chunks is taken from its position), and a second kernel
 // combines them. How a token is split changes no bit of its result.
 inline constexpr int kMaxAttentionGroup = 8;

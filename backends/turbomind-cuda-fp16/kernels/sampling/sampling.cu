@@ -122,9 +122,12 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
     for (int e = tid; e < r.penalty_count; e += kThreads) {
       const PenaltyEntry pe = penalties[r.penalty_offset + e];
       float z = Z[pe.token];
-      if (r.repetition_penalty != 1.f) z = z > 0.f ? __fdiv_rn(z, r.repetition_penalty) : __fmul_rn(z, r.repetition_penalty);
-      if ((r.presence_penalty != 0.f || r.frequency_penalty != 0.f) && pe.generated_count > 0)
-        z = __fsub_rn(z, __fadd_rn(r.presence_penalty, __fmul_rn(r.frequency_penalty, static_cast<float>(pe.generated_count))));
+      if (r.repetition_penalty != 1.f)
+        z = z > 0.f ? __fdiv_rn(z, r.repetition_penalty) : __fmul_rn(z, r.repetition_penalty);
+      if ((r.presence_penalty != 0.f || r.frequency_penalty != 0.f) && pe.generated_count > 0) {
+        const float count = static_cast<float>(pe.generated_count);
+        z = __fsub_rn(z, __fadd_rn(r.presence_penalty, __fmul_rn(r.frequency_penalty, count)));
+      }
       Z[pe.token] = z;
     }
     __syncthreads();
