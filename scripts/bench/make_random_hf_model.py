@@ -5,8 +5,9 @@
 
 Weights are N(0, 0.02) (norms 1) in bfloat16, made on the GPU with a fixed seed, written as a
 LlamaForCausalLM folder (InternLM2 is the same math; transformers can load it without remote
-code) with the tokenizer files copied from --tokenizer (its vocabulary must match the shape's).
-Shapes follow the published configs.
+code), or Qwen2ForCausalLM for qwen2-7b (its q/k/v biases), with the tokenizer files copied from
+--tokenizer (its vocabulary must not exceed the shape's: the internlm2 one serves qwen2-7b, whose
+prompts are random ids anyway). Shapes follow the published configs.
 """
 import argparse
 import json
@@ -26,7 +27,12 @@ SHAPES = {
     # llama-2-7b: hidden 4096, 32 layers, 32 heads (MHA), intermediate 11008, vocab 32000
     "llama-2-7b": dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                        num_key_value_heads=32, vocab_size=32000, rope_theta=10000.0, max_position_embeddings=4096),
+    # qwen2-7b: hidden 3584, 28 layers, 28 heads, 4 KV heads, intermediate 18944, vocab 152064, q/k/v biases
+    "qwen2-7b": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                     num_key_value_heads=4, vocab_size=152064, rope_theta=1000000.0, max_position_embeddings=32768),
 }
+# Shapes written as Qwen2ForCausalLM (q/k/v biases); the others as LlamaForCausalLM.
+QWEN2 = {"qwen2-7b"}
 
 
 def main():
@@ -52,6 +58,10 @@ def main():
         sd[p + "self_attn.k_proj.weight"] = rnd(KV, H)
         sd[p + "self_attn.v_proj.weight"] = rnd(KV, H)
         sd[p + "self_attn.o_proj.weight"] = rnd(H, Q)
+        if args.shape in QWEN2:
+            sd[p + "self_attn.q_proj.bias"] = rnd(Q)
+            sd[p + "self_attn.k_proj.bias"] = rnd(KV)
+            sd[p + "self_attn.v_proj.bias"] = rnd(KV)
         sd[p + "mlp.gate_proj.weight"] = rnd(I, H)
         sd[p + "mlp.up_proj.weight"] = rnd(I, H)
         sd[p + "mlp.down_proj.weight"] = rnd(H, I)
@@ -59,8 +69,13 @@ def main():
         sd[p + "post_attention_layernorm.weight"] = torch.ones(H, dtype=torch.bfloat16)
     os.makedirs(args.out, exist_ok=True)
     save_file(sd, os.path.join(args.out, "model.safetensors"), metadata={"format": "pt"})
-    config = dict(c, architectures=["LlamaForCausalLM"], model_type="llama", rms_norm_eps=1e-5, hidden_act="silu",
-                  attention_bias=False, mlp_bias=False, tie_word_embeddings=False, torch_dtype="bfloat16",
+    if args.shape in QWEN2:
+        arch = dict(architectures=["Qwen2ForCausalLM"], model_type="qwen2", rms_norm_eps=1e-6,
+                    use_sliding_window=False)
+    else:
+        arch = dict(architectures=["LlamaForCausalLM"], model_type="llama", rms_norm_eps=1e-5,
+                    attention_bias=False, mlp_bias=False)
+    config = dict(c, **arch, hidden_act="silu", tie_word_embeddings=False, torch_dtype="bfloat16",
                   bos_token_id=1, eos_token_id=2, pad_token_id=0)
     json.dump(config, open(os.path.join(args.out, "config.json"), "w"), indent=2)
     json.dump({"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0},
