@@ -7,7 +7,8 @@ measures the device's copy bandwidth for the roofline. Prints one JSON object pe
 
 Decode per-token latency = (time of generate(output) - time of generate(1)) / (output - 1).
 "eager" is transformers' default dynamic cache (SDPA attention); --compile adds static cache +
-torch.compile(mode="reduce-overhead") for the --compile-batch sizes (default 1,64: the issue's targets) at the
+torch.compile(mode="reduce-overhead") (generate's own compile of the decode step where transformers has it,
+model.forward compiled by hand before that) for the --compile-batch sizes (default 1,64: the issue's targets) at the
 first input length (compilation is slow, so it runs last; each batch size compiles its own graphs).
 """
 import argparse
@@ -72,14 +73,13 @@ def main():
                       flush=True)
         if a.compile:
             model.generation_config.cache_implementation = "static"
-            compiled = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
-
-            def forward(*args, **kwargs):
-                # Each call is a new CUDA-graph step: the static cache is updated in place between calls.
-                torch.compiler.cudagraph_mark_step_begin()
-                return compiled(*args, **kwargs)
-
-            model.forward = forward
+            if not hasattr(model, "_valid_auto_compile_criteria"):
+                # Older transformers: compile the forward pass by hand (the recipe of its docs then).
+                model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
+            # Newer ones compile the decode step themselves when the cache is static (generate's auto-compile,
+            # reduce-overhead with CUDA graphs); compiling model.forward on top makes inductor skip CUDA graphs
+            # ("mutated inputs") and then fail with "accessing tensor output of CUDAGraphs that has been
+            # overwritten", as it did here with transformers' static cache.
             for b in [int(x) for x in a.compile_batch.split(",")]:
                 ids = torch.randint(3, vocab, (b, inputs[0]), generator=g).cuda()
                 for _ in range(2):
