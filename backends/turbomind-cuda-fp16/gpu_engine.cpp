@@ -248,7 +248,10 @@ void GpuEngine::capacity(const lmrt_capacity_query& q, lmrt_capacity& out) {
   // The workspace is allocated with the pool; what it already holds is already out of free_b.
   const uint64_t want_ws = workspace_bytes(std::max<size_t>(q.max_step_tokens, 1), std::max<size_t>(q.max_batch_size, 1), nullptr);
   const uint64_t workspace = want_ws > ws_.buffer.bytes() ? want_ws - ws_.buffer.bytes() : 0;
-  const uint64_t taken = workspace + kReserveBytes;
+  // So are the decode graphs' attention partials, allocated with the pool when graphs are on.
+  const uint64_t want_gp = graphs_enabled_ ? graph_partials_bytes(q.max_session_len) : 0;
+  const uint64_t graph_partials = want_gp > graph_partials_.bytes() ? want_gp - graph_partials_.bytes() : 0;
+  const uint64_t taken = workspace + graph_partials + kReserveBytes;
   const uint64_t free_after = free_b > taken ? free_b - taken : 0;
   const uint64_t block_bytes = 2ull * s.num_layers * s.num_kv_heads * s.head_dim * q.block_seq_len * 2;
   const double pool = std::floor(static_cast<double>(free_after) * static_cast<double>(q.cache_max_entry_count));
@@ -308,31 +311,42 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
     d_graph_meta_.allocate(g.bytes, "the decode graphs' metadata");
     d_results_.allocate(B * sizeof(SampleResult), "sampling results");
     h_results_.ensure(d_results_.bytes());
-    graph_max_chunks_ = (query_->max_session_len + attention_chunk_ - 1) / attention_chunk_;
-    size_t rows = 0;
-    for (uint32_t b = 1; b <= DecodeGraphs::kMaxBatch; b <<= 1)
-      if (graph_slots(b) > 1) rows = std::max<size_t>(rows, size_t(b) * graph_max_chunks_);
-    graph_partials_.allocate(rows * s.num_heads * (s.head_dim + 2) * sizeof(float),
-                             "the decode graphs' attention partials");
+    graph_max_chunks_ = graph_chunks(query_->max_session_len);
+    graph_partials_.allocate(graph_partials_bytes(query_->max_session_len), "the decode graphs' attention partials");
     ++buffer_epoch_;
   }
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16: KV cache of " + std::to_string(c.num_blocks) + " blocks x " +
                                std::to_string(c.block_seq_len) + " tokens (" + gib(block_bytes * c.num_blocks) + ")");
 }
 
+uint32_t GpuEngine::graph_chunks(uint32_t max_session_len) const {
+  return (max_session_len + attention_chunk_ - 1) / attention_chunk_;
+}
+
 // Enough blocks to fill the GPU about twice: a bucket of few sequences deals each one's chunks over several blocks.
-int GpuEngine::graph_slots(uint32_t bucket) const {
+int GpuEngine::graph_slots(uint32_t bucket, uint32_t max_chunks) const {
   if (!attention_split_) return 1;
   const uint64_t blocks = uint64_t(bucket) * (tensor_cores_ ? model_->shape.num_kv_heads : model_->shape.num_heads);
   const uint64_t want = (2ull * sm_count_ + blocks - 1) / blocks;
-  return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(want, graph_max_chunks_)));
+  return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(want, max_chunks)));
+}
+
+// The split buckets' partials: a row per chunk of the longest session for each sequence of the largest split bucket.
+uint64_t GpuEngine::graph_partials_bytes(uint32_t max_session_len) const {
+  if (max_session_len == 0) return 0;
+  const uint32_t chunks = graph_chunks(max_session_len);
+  uint64_t rows = 0;
+  for (uint32_t b = 1; b <= DecodeGraphs::kMaxBatch; b <<= 1)
+    if (graph_slots(b, chunks) > 1) rows = std::max<uint64_t>(rows, uint64_t(b) * chunks);
+  const ModelShape& s = model_->shape;
+  return rows * s.num_heads * (s.head_dim + 2) * sizeof(float);
 }
 
 const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
   auto it = graph_attention_.find(bucket);
   if (it != graph_attention_.end()) return it->second;
   GraphAttention ga;
-  ga.slots = graph_slots(bucket);
+  ga.slots = graph_slots(bucket, graph_max_chunks_);
   std::vector<AttentionWork> work;
   std::vector<AttentionSplit> splits;
   const int32_t rows = static_cast<int32_t>(graph_max_chunks_);
