@@ -301,7 +301,7 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
       off = align_up(off + bytes, 16);
       return at;
     };
-    GraphLayout& g = graph_layout_;
+    MetaLayout& g = graph_layout_;
     g.tokens = take(B * 4), g.pos = take(B * 4), g.seq = take(B * 4), g.table_offset = take((B + 1) * 4);
     g.tables = take((B + 1) * graph_table_cap_ * 4), g.seq_base = take((B + 1) * 8), g.last_rows = take(B * 4);
     g.rows = take(B * sizeof(SampleRow)), g.penalties = take(sizeof(PenaltyEntry)), g.banned = take(4);
@@ -474,12 +474,13 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
 
   std::vector<char> packed;
   Packer pk{packed};
-  const size_t o_tokens = pk.add(tokens.data(), T), o_pos = pk.add(token_pos.data(), T), o_seq = pk.add(token_seq.data(), T);
-  const size_t o_toff = pk.add(table_offset.data(), S), o_tables = pk.add(tables.data(), tables.size());
-  const size_t o_base = pk.add(seq_base.data(), S), o_last = pk.add(last_rows.data(), R);
-  const size_t o_rows = pk.add(rows.data(), R), o_pen = pk.add(penalties.data(), penalties.size());
-  const size_t o_ban = pk.add(banned.data(), banned.size());
-  const size_t o_groups = pk.add(group_first.data(), group_first.size());
+  MetaLayout m{};
+  m.tokens = pk.add(tokens.data(), T), m.pos = pk.add(token_pos.data(), T), m.seq = pk.add(token_seq.data(), T);
+  m.table_offset = pk.add(table_offset.data(), S), m.tables = pk.add(tables.data(), tables.size());
+  m.seq_base = pk.add(seq_base.data(), S), m.last_rows = pk.add(last_rows.data(), R);
+  m.rows = pk.add(rows.data(), R), m.penalties = pk.add(penalties.data(), penalties.size());
+  m.banned = pk.add(banned.data(), banned.size());
+  m.groups = pk.add(group_first.data(), group_first.size());
   const size_t o_work = pk.add(work.data(), work.size()), o_splits = pk.add(splits.data(), splits.size());
   h_meta_.ensure(packed.size());
   std::memcpy(h_meta_.get(), packed.data(), packed.size());
@@ -487,17 +488,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   check_cuda(cudaMemcpyAsync(d_meta_.get(), h_meta_.get(), packed.size(), cudaMemcpyHostToDevice, stream_),
              "uploading the step");
   const char* d = d_meta_.as<char>();
-  sp_.tokens = reinterpret_cast<const int32_t*>(d + o_tokens);
-  sp_.token_pos = reinterpret_cast<const int32_t*>(d + o_pos);
-  sp_.token_seq = reinterpret_cast<const int32_t*>(d + o_seq);
-  sp_.table_offset = reinterpret_cast<const int32_t*>(d + o_toff);
-  sp_.block_tables = reinterpret_cast<const int32_t*>(d + o_tables);
-  sp_.seq_base = reinterpret_cast<const double*>(d + o_base);
-  sp_.last_rows = reinterpret_cast<const int32_t*>(d + o_last);
-  sp_.rows = reinterpret_cast<const SampleRow*>(d + o_rows);
-  sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + o_pen);
-  sp_.banned = reinterpret_cast<const int32_t*>(d + o_ban);
-  sp_.group_first = reinterpret_cast<const int32_t*>(d + o_groups);
+  point_at(d, m);
   sp_.attention_work = reinterpret_cast<const AttentionWork*>(d + o_work);
   sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(d + o_splits);
 
@@ -523,11 +514,25 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   read_results(sampled, S, outputs);
 }
 
+void GpuEngine::point_at(const char* d, const MetaLayout& m) {
+  sp_.tokens = reinterpret_cast<const int32_t*>(d + m.tokens);
+  sp_.token_pos = reinterpret_cast<const int32_t*>(d + m.pos);
+  sp_.token_seq = reinterpret_cast<const int32_t*>(d + m.seq);
+  sp_.table_offset = reinterpret_cast<const int32_t*>(d + m.table_offset);
+  sp_.block_tables = reinterpret_cast<const int32_t*>(d + m.tables);
+  sp_.seq_base = reinterpret_cast<const double*>(d + m.seq_base);
+  sp_.last_rows = reinterpret_cast<const int32_t*>(d + m.last_rows);
+  sp_.rows = reinterpret_cast<const SampleRow*>(d + m.rows);
+  sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + m.penalties);
+  sp_.banned = reinterpret_cast<const int32_t*>(d + m.banned);
+  sp_.group_first = reinterpret_cast<const int32_t*>(d + m.groups);
+}
+
 bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
                                 const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
                                 const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) {
   const uint32_t S = static_cast<uint32_t>(tokens.size()), B = DecodeGraphs::bucket(S);
-  const GraphLayout& g = graph_layout_;
+  const MetaLayout& g = graph_layout_;
   char* h = h_graph_meta_.get();
   auto at = [&](size_t off) { return h + off; };
   int32_t* tok = reinterpret_cast<int32_t*>(at(g.tokens));
@@ -565,18 +570,7 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
   base[S] = model_->shape.rope_theta;
   check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, g.bytes, cudaMemcpyHostToDevice, stream_), "uploading the step");
 
-  const char* d = d_graph_meta_.as<char>();
-  sp_.tokens = reinterpret_cast<const int32_t*>(d + g.tokens);
-  sp_.token_pos = reinterpret_cast<const int32_t*>(d + g.pos);
-  sp_.token_seq = reinterpret_cast<const int32_t*>(d + g.seq);
-  sp_.table_offset = reinterpret_cast<const int32_t*>(d + g.table_offset);
-  sp_.block_tables = reinterpret_cast<const int32_t*>(d + g.tables);
-  sp_.seq_base = reinterpret_cast<const double*>(d + g.seq_base);
-  sp_.last_rows = reinterpret_cast<const int32_t*>(d + g.last_rows);
-  sp_.rows = reinterpret_cast<const SampleRow*>(d + g.rows);
-  sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + g.penalties);
-  sp_.banned = reinterpret_cast<const int32_t*>(d + g.banned);
-  sp_.group_first = reinterpret_cast<const int32_t*>(d + g.groups);
+  point_at(d_graph_meta_.as<char>(), g);
   const GraphAttention& ga = graph_attention(B);
   sp_.attention_work = ga.work.as<const AttentionWork>();
   sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(sp_.attention_work + ga.num_items);

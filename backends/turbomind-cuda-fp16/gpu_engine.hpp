@@ -84,10 +84,14 @@ class GpuEngine {
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
 
-  // Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS, decode_graph.hpp).
-  struct GraphLayout {  // offsets into the graph metadata, laid out for DecodeGraphs::kMaxBatch sequences
+  // Where each array of a step's metadata lies in its device buffer (the eager steps' d_meta_, or the graphs'
+  // buffer laid out for DecodeGraphs::kMaxBatch sequences, `bytes` long); point_at() aims sp_ at them.
+  struct MetaLayout {
     size_t tokens, pos, seq, table_offset, tables, seq_base, last_rows, rows, penalties, banned, groups, bytes;
   };
+  void point_at(const char* meta, const MetaLayout& m);
+
+  // Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS, decode_graph.hpp).
   bool graphs_enabled_ = true;
   DecodeGraphs graphs_;
   // A bucket's attention work: each token's chunks dealt over `slots` blocks (1: no split), fixed per bucket.
@@ -105,7 +109,7 @@ class GpuEngine {
   uint64_t buffer_epoch_ = 0;      // bumped when a buffer a graph points into is reallocated
   uint32_t graph_table_cap_ = 0;   // block-table entries per sequence in the graph metadata (0: no graphs)
   int32_t scratch_block_ = -1;     // the KV block beyond the pool that padding rows write into
-  GraphLayout graph_layout_{};
+  MetaLayout graph_layout_{};
   PinnedBuffer h_graph_meta_;
   DeviceBuffer d_graph_meta_, cublas_workspace_;
   // Replays the decode-only step laid out in the vectors from a graph; false when it cannot (then run it eagerly).
