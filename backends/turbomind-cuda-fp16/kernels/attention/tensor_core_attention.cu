@@ -9,7 +9,7 @@
 // on its own token and sequence: which other rows share its block, how the prompt was chunked and how the token
 // was split over blocks change no bit. At the end of a chunk a row's partial is combined into its running state in
 // shared memory (attention_combine.cuh), or written out when the item is one chunk set of a split token; the last
-// of a split token's items to finish then combines them (or combine_partials_kernel, without split counters).
+// of a split token's items to finish then combines them, with the function combine_partials_kernel uses.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -240,7 +240,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     __syncwarp();
   }
-  if (split && split_counters) {
+  if (split) {
     // The last of a split token's items to finish combines its partials, for this KV head's query heads.
     __shared__ bool last;
     __threadfence();
@@ -256,7 +256,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     if (threadIdx.x == 0) *counter = 0;
     return;
   }
-  if (split || !warp_active) return;
+  if (!warp_active) return;
   __syncwarp();
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
@@ -327,7 +327,7 @@ void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int 
         launch_for_head_dim(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o, partials,
                             split_counters, stream);
       },
-      /*combined=*/split_counters != nullptr);
+      /*combined=*/true);
 }
 
 }  // namespace lmrt::tm
