@@ -662,9 +662,8 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     prof.mark(stream_, "rope + KV write");
     if (tensor_cores_)
       launch_tensor_core_attention(dt, ws_.qkv, attention.num_items, static_cast<int>(s.num_heads), tl, sp_.group_first,
-                                   sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
-                                   static_cast<int>(l), attention_chunk_, attention.partials, ws_.split_counters,
-                                   ws_.attn, stream_);
+                                   sp_.attention_work, kv, static_cast<int>(l), attention_chunk_, attention.partials,
+                                   ws_.split_counters, ws_.attn, stream_);
     else
       launch_attention(dt, ws_.qkv, attention.num_items, attention.max_group, static_cast<int>(s.num_heads), tl,
                        sp_.group_first, sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,

@@ -73,16 +73,15 @@ void launch_attention(DType dt, const void* qkv, int num_items, int max_group, i
 // ---- tensor-core attention (kernels/attention/tensor_core_attention.cu): the same semantics and work layout on
 // tensor cores, for head_dim 16, 32, 64 or 128 and at most 64 query heads per KV head. A block serves one work item
 // and one KV head (all of its query heads), so groups may hold up to tensor_core_attention_max_group() tokens.
-// Its results are not the bits of launch_attention's: an engine uses one of the two for a model. The last item of a
-// split token to finish combines its partials (no second kernel), with the same function and so the same bits as
-// launch_attention's combine kernel; it finds out through `split_counters` ([tokens][num_kv_heads] of a step's
-// tokens, zero before the call and left zero after it).
+// Its results are not the bits of launch_attention's: an engine uses one of the two for a model. Split tokens need
+// no AttentionSplit and no second kernel: the last of a token's items to finish combines its partials, in chunk
+// order with attention_combine.cuh's function, so splitting still changes no bit. It finds out through
+// `split_counters` ([tokens][num_kv_heads] of the step's tokens, zero before the call and left zero after it).
 bool tensor_core_attention_supports(int head_dim, int heads_per_kv_head);
 int tensor_core_attention_max_group(int heads_per_kv_head);
 void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
-                                  const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
-                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials,
-                                  unsigned* split_counters, void* out, cudaStream_t stream);
+                                  const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer,
+                                  int chunk, float* partials, unsigned* split_counters, void* out, cudaStream_t stream);
 
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);

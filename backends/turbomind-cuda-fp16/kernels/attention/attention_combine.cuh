@@ -111,16 +111,15 @@ void launch_combine_partials(const AttentionSplit* splits, int num_splits, const
 
 // What both launchers do around their kernel: nothing for no work, the element type of `dt`, then the combine of
 // the split tokens. `items(q, o)` launches the work items with q and o typed.
-// `combined`: the items combine their split tokens themselves (no combine kernel).
 template <class Items>
 void launch_attention_items(DType dt, const void* qkv, void* out, int num_items, const TokenLayout& tokens,
                             const AttentionSplit* splits, int num_splits, int chunk, int num_heads, int head_dim,
-                            const float* partials, cudaStream_t stream, Items&& items, bool combined = false) {
+                            const float* partials, cudaStream_t stream, Items&& items) {
   if (num_items <= 0) return;
   LMRT_DISPATCH_DTYPE(dt, T, {
     T* o = static_cast<T*>(out);
     items(static_cast<const T*>(qkv), o);
-    if (num_splits > 0 && !combined)
+    if (num_splits > 0)
       launch_combine_partials<T>(splits, num_splits, tokens.token_pos, chunk, num_heads, head_dim, partials, o, stream);
   });
 }

@@ -318,16 +318,14 @@ bool tensor_core_attention_supports(int head_dim, int heads_per_kv_head) {
 int tensor_core_attention_max_group(int heads_per_kv_head) { return std::max(1, kRows / heads_per_kv_head); }
 
 void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
-                                  const int32_t* group_first, const AttentionWork* work, const AttentionSplit* splits,
-                                  int num_splits, const KvLayout& kv, int layer, int chunk, float* partials,
-                                  unsigned* split_counters, void* out, cudaStream_t stream) {
-  launch_attention_items(
-      dt, qkv, out, num_items, tokens, splits, num_splits, chunk, num_heads, kv.head_dim, partials, stream,
-      [&](const auto* q, auto* o) {
-        launch_for_head_dim(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o, partials,
-                            split_counters, stream);
-      },
-      /*combined=*/true);
+                                  const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer,
+                                  int chunk, float* partials, unsigned* split_counters, void* out, cudaStream_t stream) {
+  // No split tokens for the wrapper to combine: the items combine them.
+  launch_attention_items(dt, qkv, out, num_items, tokens, nullptr, 0, chunk, num_heads, kv.head_dim, partials, stream,
+                         [&](const auto* q, auto* o) {
+                           launch_for_head_dim(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o,
+                                               partials, split_counters, stream);
+                         });
 }
 
 }  // namespace lmrt::tm
