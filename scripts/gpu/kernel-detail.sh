@@ -3,13 +3,8 @@
 # stall reasons), clocks left alone: why a kernel takes the time scripts/gpu/kernel-times.sh shows. Needs build-gpu.
 #   KERNEL=tensor_core_attention SKIP=30 INPUT=128 scripts/gpu/kernel-detail.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/lmrt-gpu}
-mkdir -p "$out"
-shape=${SHAPE:-internlm2-1_8b}
-dir=/tmp/lmrt-bench-$shape
-[ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape "$shape" --out "$dir" \
-  --tokenizer ../shared/testdata/tokenizers/internlm2 > "$out/make-model-$shape.log" 2>&1
+source "$(dirname "$0")/setup-env.sh"
+dir=$(bench_model "${SHAPE:-internlm2-1_8b}")
 ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
 log="$out/ncu-detail-${KERNEL:?KERNEL=name}.txt"
 LMRT_TM_CUDA_GRAPHS=0 "$ncu_bin" --clock-control none -k "regex:${KERNEL}" --launch-skip "${SKIP:-30}" --launch-count 1 \

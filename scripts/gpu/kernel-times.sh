@@ -4,14 +4,9 @@
 # scripts/gpu/quick-check.sh or `cmake --preset gpu` first) and ncu. Carry .deps.
 #   SHAPE=internlm2-1_8b INPUTS="128 2048" BATCH=1 scripts/gpu/kernel-times.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/lmrt-gpu}
-mkdir -p "$out"
-if [ ! -d ../shared/testdata ] && [ -d .deps/testdata ]; then mkdir -p ../shared && ln -sfn "$PWD/.deps/testdata" ../shared/testdata; fi
+source "$(dirname "$0")/setup-env.sh"
 shape=${SHAPE:-internlm2-1_8b}
-dir=/tmp/lmrt-bench-$shape
-[ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape "$shape" --out "$dir" \
-  --tokenizer ../shared/testdata/tokenizers/internlm2 > "$out/make-model-$shape.log" 2>&1
+dir=$(bench_model "$shape")
 ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
 for in_len in ${INPUTS:-128 2048}; do
   log="$out/ncu-$shape-b${BATCH:-1}-i$in_len.csv"

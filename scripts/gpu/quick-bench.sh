@@ -13,9 +13,7 @@ if [ -n "${FILTER:-}" ]; then
   echo "gpu_engine_tests $FILTER: exit $?"
   grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|actual' "$out/gpu_tests.log" | head -40
 fi
-dir=/tmp/lmrt-bench-internlm2-1_8b
-[ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape internlm2-1_8b --out "$dir" \
-  --tokenizer "$LMRT_TESTDATA_DIR/tokenizers/internlm2" > "$out/make-model.log" 2>&1
+dir=$(bench_model internlm2-1_8b)
 for variant in default ${VARIANTS:-}; do
   echo "== $variant"
   env $([ "$variant" = default ] || echo "$variant") build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 \

@@ -22,9 +22,7 @@ for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=1 
   echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')"
 done
 scripts/gpu/check-gold.sh build-gpu/bin/lmrt "$LMRT_TESTDATA_DIR" "$out" | sed 's/^/gold /'
-dir=/tmp/lmrt-bench-internlm2-1_8b
-tok=$LMRT_TESTDATA_DIR/tokenizers/internlm2
-[ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape internlm2-1_8b --out "$dir" --tokenizer "$tok" > "$out/make-model.log" 2>&1
+dir=$(bench_model internlm2-1_8b)
 build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" \
   --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
   --cache-max-entry-count 0.5 --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
