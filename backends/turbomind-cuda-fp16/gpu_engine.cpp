@@ -87,6 +87,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   flag("LMRT_TM_ATTENTION_SPLIT", attention_split_);
   flag("LMRT_TM_CUDA_GRAPHS", graphs_enabled_);
   flag("LMRT_TM_GEMV", gemv_enabled_);
+  bool pdl = true;
+  flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
   flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
   int profile_level = 0;
@@ -116,6 +118,9 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                                              ") is too old; this build needs sm_80 or newer");
   device_name_ = "cuda:" + std::to_string(device_) + " " + prop.name;
   sm_count_ = prop.multiProcessorCount;
+  // Programmatic dependent launch needs sm_90; the switch is process-wide (kernels.hpp), as the devices of one
+  // process are of one kind here.
+  set_programmatic_dependent_launch(pdl && prop.major >= 9);
   check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   try {
     check_cublas(cublasCreate(&cublas_), "cublasCreate");
@@ -133,6 +138,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   penalty_slot_.assign(model_->shape.vocab_size, -1);
   {
     const ModelShape& s = model_->shape;
+    // The skinny GEMM reads X in pieces of 8 elements (the weights are 256-byte aligned in their arena).
+    gemv_chain_fits_ = s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0;
     const int hpg = static_cast<int>(s.num_heads / s.num_kv_heads);
     tensor_cores_ = tensor_cores && tensor_core_attention_supports(static_cast<int>(s.head_dim), hpg);
     const int most = tensor_cores_ ? tensor_core_attention_max_group(hpg) : kMaxAttentionGroup;
@@ -149,7 +156,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
                                model_->dtype_name() + "), attention on " +
                                (tensor_cores_ ? "tensor cores" : "CUDA cores") + ", CUDA graphs " +
-                               (graphs_enabled_ ? "on" : "off"));
+                               (graphs_enabled_ ? "on" : "off") + ", skinny GEMM " + (gemv_enabled_ ? "on" : "off") +
+                               ", programmatic dependent launch " + (pdl && prop.major >= 9 ? "on" : "off"));
 }
 
 GpuEngine::~GpuEngine() {
@@ -649,14 +657,22 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   launch_rope_table(sp_.token_pos, sp_.token_seq, sp_.seq_base, T, static_cast<int>(s.head_dim), linear, ws_.rope_cos,
                     ws_.rope_sin, stream_);
   prof.mark(stream_, "embedding, rope table");
+  // Steps of up to kMaxGemvRows tokens with the skinny GEMM take the decode chain: the norms and SiLU formed
+  // inside the GEMMs that read them, the residual adds inside the GEMMs that feed them.
+  const bool chain = gemv_enabled_ && gemv_chain_fits_ && T <= kMaxGemvRows;
   for (uint32_t l = 0; l < s.num_layers; ++l) {
     const LayerWeights& L = model_->layers[l];
-    // x += previous layer's FFN output (none before layer 0), then the attention norm.
-    launch_add_rms_norm(dt, ws_.x, l == 0 ? nullptr : ws_.tmp, L.attention_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn,
-                        stream_);
-    prof.mark(stream_, "add + rms norm");
-    gemm(gc, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
-    prof.mark(stream_, "gemm wqkv");
+    if (chain) {
+      decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm, GemvOutput::kStore, ws_.qkv, T, QKV, H);
+      prof.mark(stream_, "rms norm + gemm wqkv");
+    } else {
+      // x += previous layer's FFN output (none before layer 0), then the attention norm.
+      launch_add_rms_norm(dt, ws_.x, l == 0 ? nullptr : ws_.tmp, L.attention_norm, nullptr, T, H, s.rms_norm_eps,
+                          ws_.xn, stream_);
+      prof.mark(stream_, "add + rms norm");
+      gemm(gc, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
+      prof.mark(stream_, "gemm wqkv");
+    }
     launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
                          static_cast<int>(l), stream_);
     prof.mark(stream_, "rope + KV write");
@@ -669,6 +685,15 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
                        sp_.group_first, sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
                        static_cast<int>(l), attention_chunk_, attention.partials, ws_.attn, stream_);
     prof.mark(stream_, "attention");
+    if (chain) {
+      decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, GemvOutput::kAddResidual, ws_.x, T, H, Q);
+      prof.mark(stream_, "gemm wo + add");
+      decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H);
+      prof.mark(stream_, "rms norm + gemm w1|w3");
+      decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, GemvOutput::kAddResidual, ws_.x, T, H, I);
+      prof.mark(stream_, "silu * mul + gemm w2 + add");
+      continue;
+    }
     gemm(gc, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
     prof.mark(stream_, "gemm wo");
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
@@ -683,11 +708,39 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   check_cuda(cudaGetLastError(), "launching the layers");
   if (R == 0) return;
   // Only the last token of each sampling sequence needs the final norm and the LM head.
-  launch_add_rms_norm(dt, ws_.x, ws_.tmp, model_->norm, sp_.last_rows, R, H, s.rms_norm_eps, ws_.x_last, stream_);
+  launch_add_rms_norm(dt, ws_.x, chain ? nullptr : ws_.tmp, model_->norm, sp_.last_rows, R, H, s.rms_norm_eps,
+                      ws_.x_last, stream_);
   prof.mark(stream_, "final norm");
   gemm(gc, dt, ws_.x_last, model_->output, ws_.logits, R, static_cast<int>(s.vocab_size), H, /*y_fp32=*/true);
   prof.mark(stream_, "LM head");
   check_cuda(cudaGetLastError(), "launching the LM head");
+}
+
+// One GEMM of the decode chain. Where the staged X does not fit the kernel's shared memory, the norm or SiLU runs
+// as its own kernel first (into ws_.xn or ws_.act), with the same results.
+void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output,
+                            void* y, int m, int n, int k) {
+  const DType dt = model_->dtype;
+  GemvArgs a;
+  a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
+  if (input == GemvInput::kRmsNorm)
+    a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
+  else
+    a.x = x;
+  if (launch_gemv(dt, w, a, stream_)) return;
+  GemvArgs plain = a;
+  plain.input = GemvInput::kPlain, plain.residual = nullptr, plain.norm_weight = nullptr;
+  if (input == GemvInput::kRmsNorm) {
+    launch_add_rms_norm(dt, static_cast<float*>(const_cast<void*>(x)), nullptr, norm_weight, nullptr, m, k,
+                        model_->shape.rms_norm_eps, ws_.xn, stream_);
+    plain.x = ws_.xn;
+  } else if (input == GemvInput::kSiluMul) {
+    launch_silu_mul(dt, x, m, k, ws_.act, stream_);
+    plain.x = ws_.act;
+  }
+  if (!launch_gemv(dt, w, plain, stream_))
+    throw Error(LMRT_STATUS_INTERNAL, "turbomind-cuda-fp16: the skinny GEMM refused a " + std::to_string(m) + "x" +
+                                          std::to_string(n) + "x" + std::to_string(k) + " product");
 }
 
 }  // namespace lmrt::tm

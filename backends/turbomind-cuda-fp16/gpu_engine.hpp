@@ -55,6 +55,8 @@ class GpuEngine {
     float* partials = nullptr;
   };
   void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
+  void decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output, void* y,
+                   int m, int n, int k);
 
   const lmrt::plugin::Host& host_;
   int device_ = 0;
@@ -78,9 +80,10 @@ class GpuEngine {
   int attention_chunk_ = 64;     // keys per attention chunk (LMRT_TM_ATTENTION_CHUNK; 256 on CUDA cores)
   bool attention_split_ = true;  // spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
   DeviceBuffer partials_;        // the split chunks' partials of eager steps
-  // Skinny GEMMs through kernels/gemm/gemv.cu (LMRT_TM_GEMV=1): about 5% faster batch-1 decode, but it rounds
-  // differently from cuBLAS, so a token's result would depend on how many rows its step has.
-  bool gemv_enabled_ = false;
+  // Steps of up to kMaxGemvRows tokens on the skinny GEMM chain (kernels/gemm/gemv.cu; LMRT_TM_GEMV=0 turns it
+  // off): it rounds differently from cuBLAS, as cuBLAS does from itself at another row count.
+  bool gemv_enabled_ = true;
+  bool gemv_chain_fits_ = false;  // the model's GEMM depths suit it (multiples of 8)
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
 

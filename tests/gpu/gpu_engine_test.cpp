@@ -182,7 +182,8 @@ using Env = std::vector<std::pair<const char*, const char*>>;
 std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vector<std::vector<int32_t>>& prompts,
                                            uint32_t blocks_per_seq, int steps, const Env& env) {
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
-                           "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES"})
+                           "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_PDL", "LMRT_TM_PROFILE",
+                           "LMRT_TM_ATTENTION_TENSOR_CORES"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
@@ -386,8 +387,8 @@ TEST(GpuEngine, DecodeGraphsGiveTheEagerResults) {
   }
 }
 
-// The opt-in skinny-GEMM kernel (LMRT_TM_GEMV=1: steps of up to 8 tokens) agrees with cuBLAS within fp16 rounding
-// and picks the same greedy tokens.
+// The skinny-GEMM chain (steps of up to 8 tokens, with the norms, SiLU and residual adds fused into its GEMMs)
+// agrees with cuBLAS and the separate kernels (LMRT_TM_GEMV=0) within fp16 rounding and picks the same greedy tokens.
 TEST(GpuEngine, SkinnyGemmAgreesWithCublas) {
   REQUIRE_GPU();
   for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
@@ -409,6 +410,34 @@ TEST(GpuEngine, SkinnyGemmAgreesWithCublas) {
   }
 }
 
+// Programmatic dependent launch (on by default on sm_90) lets a kernel start while the previous one finishes; a
+// kernel that touched the previous one's output before waiting for it would race. Off and on give the same bits,
+// on the cuBLAS path and the skinny-GEMM chain, eager and in decode graphs, with CUDA-core attention too.
+TEST(GpuEngine, ProgrammaticLaunchChangesNoBit) {
+  REQUIRE_GPU();
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    size_t same_all = 0, total = 0;
+    for (const char* gemv : {"0", "1"})
+      for (const char* graphs : {"0", "1"})
+        for (const char* tc : {"1", "0"}) {
+          const Env common{{"LMRT_TM_GEMV", gemv}, {"LMRT_TM_ATTENTION_TENSOR_CORES", tc}};
+          Env off = common, on = common;
+          off.push_back({"LMRT_TM_PDL", "0"});
+          on.push_back({"LMRT_TM_PDL", "1"});
+          const auto plain = run_decode(dir, 3, graphs, off), early = run_decode(dir, 3, graphs, on);
+          ASSERT_EQ(plain.size(), 21u);
+          ASSERT_EQ(early.size(), plain.size());
+          size_t same = 0;
+          for (size_t k = 0; k < plain.size(); ++k) same += same_bits(plain[k], early[k]);
+          EXPECT_EQ(same, plain.size()) << model << " gemv " << gemv << " graphs " << graphs << " tensor cores " << tc;
+          same_all += same, total += plain.size();
+        }
+    std::printf("[gpu-table] programmatic dependent launch %s: %zu/%zu outputs bit-identical on and off (8 "
+                "configurations)\n", model, same_all, total);
+  }
+}
+
 // The engine's environment knobs are checked before it looks for a device, so this runs anywhere the plugin is built.
 TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
   const fs::path dir = fixtures_dir() / "tiny-llama";
@@ -419,6 +448,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_ATTENTION_SPLIT", "yes"},
                                                        {"LMRT_TM_CUDA_GRAPHS", "on"},
                                                        {"LMRT_TM_GEMV", "2"},
+                                                       {"LMRT_TM_PDL", "true"},
                                                        {"LMRT_TM_ATTENTION_TENSOR_CORES", "yes"},
                                                        {"LMRT_TM_PROFILE", "kernels"}};
   for (const auto& [name, value] : cases) {

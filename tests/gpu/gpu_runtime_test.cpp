@@ -152,10 +152,11 @@ size_t count_equal(const std::vector<Outcome>& a, const std::vector<Outcome>& b)
 
 }  // namespace
 
-// Requests run 64 at a time against one at a time, by default and with the opt-in skinny GEMM (LMRT_TM_GEMV=1).
-// Attention, norms and sampling do not depend on the batch (kernels/README.md rule 2), but cuBLAS picks its kernel
-// by the row count (and the skinny GEMM serves steps of up to 8 rows), so a request's tokens may leave the reference
-// after a near tie of the random-weight model: 63/64 has been measured in each mode. Most must match.
+// Requests run 64 at a time against one at a time, with the skinny-GEMM chain for steps of up to 8 rows (the
+// default) and without it (LMRT_TM_GEMV=0). Attention, norms and sampling do not depend on the batch
+// (kernels/README.md rule 2), but cuBLAS picks its kernel by the row count and the skinny GEMM serves the small
+// steps, so a request's tokens may leave the reference after a near tie of the random-weight model: 63/64 has been
+// measured in each mode. Most must match.
 TEST(GpuRuntime, BatchInvarianceWith64MixedRequests) {
   REQUIRE_GPU();
   REQUIRE_TESTDATA();
@@ -179,7 +180,7 @@ TEST(GpuRuntime, BatchInvarianceWith64MixedRequests) {
         std::printf("[gpu-table] batch-invariance gemv=%s prefix_caching=%s chunk=%d identical %zu/64\n", gemv, caching,
                     chunk, same);
         ASSERT_EQ(got.size(), reference.size());
-        EXPECT_GE(same, gemv[0] == '0' ? 60u : 56u);
+        EXPECT_GE(same, 60u);
       }
     }
   }

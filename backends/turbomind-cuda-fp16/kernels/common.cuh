@@ -11,6 +11,27 @@
 
 namespace lmrt::tm {
 
+// Programmatic dependent launch (sm_90+; kernels/launch.cuh): a kernel launched early waits here for the previous
+// kernel on the stream to finish and its writes to be visible. Before it, a kernel may only read what no kernel of
+// the step writes (weights, the step metadata uploaded before the step) and may write nothing. Without an early
+// launch, and before sm_90, both are no-ops.
+__device__ __forceinline__ void griddep_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+// Lets the next kernel on the stream start its blocks (they wait in griddep_wait until this one has finished).
+__device__ __forceinline__ void griddep_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+// The usual prologue: wait for the previous kernel, then let the next one start.
+__device__ __forceinline__ void griddep_enter() {
+  griddep_wait();
+  griddep_launch_dependents();
+}
+
 __device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
 __device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
 template <class T>

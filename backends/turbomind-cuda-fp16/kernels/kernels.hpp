@@ -99,10 +99,33 @@ struct GemmContext {
 void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k,
           bool y_fp32 = false);
 
-// ---- gemv: the same product for 1 <= M <= kMaxGemvRows, reading W once (kernels/gemm/gemv.cu). Needs K % 8 == 0
-// and 16-byte aligned X and W; returns false (and enqueues nothing) when a shape or pointer does not fit.
+// ---- gemv (kernels/gemm/gemv.cu): the same product for 1 <= M <= kMaxGemvRows, reading W once, with a decode
+// step's neighbours fused in. X is given (kPlain), or formed in shared memory from the fp32 residual stream as
+// RMSNorm would (kRmsNorm: X = residual / sqrt(mean(residual^2) + eps) * norm_weight, rounded to DType), or from a
+// gate/up pair as SiLU-and-multiply would (kSiluMul: X = silu(x[:, :K]) * x[:, K:], rounded). Y is stored in
+// DType (kStore) or fp32 (kStoreF32), or rounded to DType and added to the fp32 residual stream (kAddResidual).
+// Its first weight loads are issued before it waits for the previous kernel (kernels/launch.cuh). A row's result
+// does not depend on M. Needs K % 8 == 0, 16-byte aligned X and W, and the staged X within kMaxGemvStageBytes;
+// returns false (and enqueues nothing) when a shape or pointer does not fit.
 inline constexpr int kMaxGemvRows = 8;
-bool launch_gemv(DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32, cudaStream_t stream);
+inline constexpr size_t kMaxGemvStageBytes = 64 << 10;
+enum class GemvInput : int { kPlain, kRmsNorm, kSiluMul };
+enum class GemvOutput : int { kStore, kStoreF32, kAddResidual };
+struct GemvArgs {
+  GemvInput input = GemvInput::kPlain;
+  const void* x = nullptr;            // kPlain: [M][K]; kSiluMul: [M][2K] (gate | up); DType
+  const float* residual = nullptr;    // kRmsNorm: [M][K]
+  const void* norm_weight = nullptr;  // kRmsNorm: [K], DType
+  float eps = 0.f;                    // kRmsNorm
+  GemvOutput output = GemvOutput::kStore;
+  void* y = nullptr;  // [M][N]: DType (kStore) or fp32 (kStoreF32, kAddResidual)
+  int m = 0, n = 0, k = 0;
+};
+bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
+
+// ---- launches: with `on`, kernels start with programmatic dependent launch (kernels/launch.cuh). Process-wide;
+// off by default; only for sm_90 and newer devices.
+void set_programmatic_dependent_launch(bool on);
 
 // ---- sampling (kernels/sampling/sampling.hpp has the parameter structs).
 struct SampleRow;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../common.cuh"
+#include "../launch.cuh"
 
 namespace lmrt::tm {
 
@@ -98,6 +99,7 @@ __global__ void __launch_bounds__(kCombineThreads)
                             int head_dim, const float* partials, T* out) {
   const AttentionSplit s = splits[blockIdx.x];
   const int chunks = min(s.num_chunks, (token_pos[s.token] + chunk) / chunk);
+  griddep_enter();
   combine_token_head(partials, s.partial, chunks, num_heads, static_cast<int>(blockIdx.y), head_dim,
                      out + static_cast<size_t>(s.token) * num_heads * head_dim);
 }
@@ -105,8 +107,8 @@ __global__ void __launch_bounds__(kCombineThreads)
 template <class T>
 void launch_combine_partials(const AttentionSplit* splits, int num_splits, const int32_t* token_pos, int chunk,
                              int num_heads, int head_dim, const float* partials, T* out, cudaStream_t stream) {
-  combine_partials_kernel<T><<<dim3(num_splits, num_heads), kCombineThreads, 0, stream>>>(
-      splits, token_pos, chunk, num_heads, head_dim, partials, out);
+  launch_kernel(combine_partials_kernel<T>, dim3(num_splits, num_heads), dim3(kCombineThreads), 0, stream, splits,
+                token_pos, chunk, num_heads, head_dim, partials, out);
 }
 
 // What both launchers do around their kernel: nothing for no work, the element type of `dt`, then the combine of

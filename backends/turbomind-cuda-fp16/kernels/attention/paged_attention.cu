@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "../common.cuh"
+#include "../launch.cuh"
 #include "attention_combine.cuh"
 
 namespace lmrt::tm {
@@ -32,6 +33,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int g = h / (num_heads / kvh);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const size_t row = static_cast<size_t>(num_heads + 2 * kvh) * hd;
+  griddep_enter();
   for (int i = threadIdx.x; i < cnt * hd; i += blockDim.x) {
     const int qi = i / hd, d = i - qi * hd;
     q_s[qi][d] = to_f(qkv[static_cast<size_t>(t0 + qi) * row + size_t(h) * hd + d]) * scale;
@@ -179,8 +181,8 @@ void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout&
   const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(kv.head_dim)));
   const int hd = kv.head_dim;
 #define LMRT_ATTENTION(DPL)                                                                                          \
-  paged_attention_kernel<T, DPL, G><<<grid, kWarps * 32, 0, stream>>>(qkv, num_heads, tokens, group_first, work, \
-                                                                        kv, layer, scale, chunk, out, partials)
+  launch_kernel(paged_attention_kernel<T, DPL, G>, grid, dim3(kWarps * 32), 0, stream, qkv, num_heads, tokens, \
+                group_first, work, kv, layer, scale, chunk, out, partials)
   if (hd <= 32)
     LMRT_ATTENTION(1);
   else if (hd <= 64)

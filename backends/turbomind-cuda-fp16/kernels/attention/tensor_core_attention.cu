@@ -18,6 +18,7 @@
 
 #include "../../cuda_check.hpp"
 #include "../common.cuh"
+#include "../launch.cuh"
 #include "attention_combine.cuh"
 
 namespace lmrt::tm {
@@ -101,6 +102,10 @@ __global__ void __launch_bounds__(kWarps * 32)
     r_head[i] = g * hpg + (r_ok[i] ? r % hpg : 0);
     r_n[i] = r_ok[i] ? tokens.token_pos[r_token[i]] + 1 : 0;
   }
+  const int n_max = tokens.token_pos[t0 + cnt - 1] + 1;  // a group's tokens are consecutive positions
+  const int* table = tokens.block_tables + tokens.table_offset[tokens.token_seq[t0]];
+  // The step metadata above was uploaded before the step; q and the KV pool are the previous kernels' work.
+  griddep_enter();
   const bool warp_active = warp * 16 < rows;
   uint32_t qf[D / 16][4];
 #pragma unroll
@@ -115,8 +120,6 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int i = threadIdx.x; i < kRows; i += blockDim.x) run_m[i] = -INFINITY, run_l[i] = 0.f;
   }
 
-  const int n_max = tokens.token_pos[t0 + cnt - 1] + 1;  // a group's tokens are consecutive positions
-  const int* table = tokens.block_tables + tokens.table_offset[tokens.token_seq[t0]];
   const int B = kv.block_seq_len;
   const int c_begin = split ? item.chunk : 0, c_step = split ? item.stride : 1;
   const int c_end = (n_max + chunk - 1) / chunk;
@@ -288,8 +291,8 @@ void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout&
   }();
   (void)configured;
   const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(D)));
-  tensor_core_attention_kernel<T, D><<<dim3(num_items, kv.num_kv_heads), kWarps * 32, bytes, stream>>>(
-      qkv, num_heads, tokens, group_first, work, kv, layer, scale, chunk, out, partials, split_counters);
+  launch_kernel(tensor_core_attention_kernel<T, D>, dim3(num_items, kv.num_kv_heads), dim3(kWarps * 32), bytes, stream,
+                qkv, num_heads, tokens, group_first, work, kv, layer, scale, chunk, out, partials, split_counters);
 }
 
 template <class T>

@@ -1,5 +1,6 @@
 // Token embedding gather into the fp32 residual stream, and weight dtype conversion at load.
 #include "../common.cuh"
+#include "../launch.cuh"
 #include "lmrt/abi.h"
 
 namespace lmrt::tm {
@@ -9,6 +10,7 @@ template <class T>
 __global__ void embedding_kernel(const T* table, const int32_t* tokens, int hidden, float* out) {
   const int t = blockIdx.x;
   const T* row = table + static_cast<size_t>(tokens[t]) * hidden;
+  griddep_enter();
   float* dst = out + static_cast<size_t>(t) * hidden;
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = to_f(row[i]);
 }
@@ -29,8 +31,8 @@ __global__ void convert_kernel(const void* src, uint32_t src_dtype, size_t n, T*
 void launch_embedding(DType dt, const void* table, const int32_t* tokens, int num_tokens, int hidden, float* out,
                       cudaStream_t stream) {
   if (num_tokens <= 0) return;
-  LMRT_DISPATCH_DTYPE(dt, T, embedding_kernel<T><<<num_tokens, 256, 0, stream>>>(static_cast<const T*>(table), tokens,
-                                                                                hidden, out));
+  LMRT_DISPATCH_DTYPE(dt, T, launch_kernel(embedding_kernel<T>, dim3(num_tokens), dim3(256), 0, stream,
+                                           static_cast<const T*>(table), tokens, hidden, out));
 }
 
 void launch_convert(DType dt, const void* src, uint32_t src_dtype, size_t n, void* dst, cudaStream_t stream) {

@@ -8,7 +8,12 @@ namespace lmrt::tm {
 
 void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32) {
   if (m <= 0 || n <= 0) return;
-  if (ctx.gemv && m <= kMaxGemvRows && launch_gemv(dt, x, w, y, m, n, k, y_fp32, ctx.stream)) return;
+  if (ctx.gemv && m <= kMaxGemvRows) {
+    GemvArgs a;
+    a.x = x, a.y = y, a.m = m, a.n = n, a.k = k;
+    a.output = y_fp32 ? GemvOutput::kStoreF32 : GemvOutput::kStore;
+    if (launch_gemv(dt, w, a, ctx.stream)) return;
+  }
   const cudaDataType_t ab = dt == DType::kF16 ? CUDA_R_16F : CUDA_R_16BF;
   const cudaDataType_t c = y_fp32 ? CUDA_R_32F : ab;
   const float alpha = 1.f, beta = 0.f;

@@ -3,12 +3,16 @@
 // them (piece p = lane + 32 i), keeps kUnroll pieces of each row in flight, and multiplies each piece by the same
 // piece of every activation row, so W is read once whatever M is. The sum for one (m, n) runs in the same order
 // for every M and every pairing of rows, so a token's result does not depend on its batch.
+// Weights do not change during a step, so the first round of them is loaded before the kernel waits for the
+// previous one (kernels/launch.cuh); the norm or SiLU that forms X runs per block into shared memory after it.
 #include "../common.cuh"
+#include "../launch.cuh"
 
 namespace lmrt::tm {
 namespace {
 
 constexpr int kWarps = 8;
+constexpr int kThreads = kWarps * 32;
 constexpr int kRows = 2;    // weight rows per warp: each activation piece loaded once serves both
 constexpr int kUnroll = 4;  // pieces per row in flight per lane
 
@@ -30,93 +34,258 @@ __device__ __forceinline__ float dot8(const uint4& a, const uint4& b, float acc)
   return acc;
 }
 
-template <class T, class Y, int M>
-__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const T* __restrict__ x, const T* __restrict__ w,
-                                                           Y* __restrict__ y, int n, int k) {
+// One round of W: pieces p0, p0 + 32, ... of each of the warp's rows (zero past the end).
+__device__ __forceinline__ void load_round(uint4 (&wv)[kRows][kUnroll], const uint4* const (&wr)[kRows], int p0,
+                                           int pieces) {
+#pragma unroll
+  for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const int p = p0 + 32 * u;
+      wv[r][u] = p < pieces ? load_stream(wr[r] + p) : make_uint4(0, 0, 0, 0);
+    }
+}
+
+// X = residual / sqrt(mean(residual^2) + eps) * norm_weight, row by row, into `stage` ([M][K]): the same
+// expression as kernels/norm/rms_norm.cu, summed in this block's own (fixed) order.
+template <class T, int M>
+__device__ void stage_rms_norm(const GemvArgs& a, T* stage) {
+  __shared__ float partial[M][kWarps];
+  const int k = a.k, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  float ss[M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) ss[m] = 0.f;
+  for (int i = threadIdx.x * 4; i < k; i += kThreads * 4)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      if (m >= a.m) break;
+      const float4 v = *reinterpret_cast<const float4*>(a.residual + static_cast<size_t>(m) * k + i);
+      ss[m] += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    const float s = warp_sum(ss[m]);
+    if (lane == 0) partial[m][warp] = s;
+  }
+  __syncthreads();
+  float inv[M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    float s = partial[m][0];
+    for (int w = 1; w < kWarps; ++w) s += partial[m][w];
+    inv[m] = 1.f / sqrtf(s / static_cast<float>(k) + a.eps);
+  }
+  const T* nw = static_cast<const T*>(a.norm_weight);
+  for (int i = threadIdx.x * 8; i < k; i += kThreads * 8) {
+    float wv[8];
+    load8(nw + i, wv);
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      if (m >= a.m) break;
+      const float* row = a.residual + static_cast<size_t>(m) * k + i;
+      const float4 lo = *reinterpret_cast<const float4*>(row), hi = *reinterpret_cast<const float4*>(row + 4);
+      const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+      uint4 packed;
+      T* o = reinterpret_cast<T*>(&packed);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) o[e] = from_f<T>(v[e] * inv[m] * wv[e]);
+      *reinterpret_cast<uint4*>(stage + static_cast<size_t>(m) * k + i) = packed;
+    }
+  }
+}
+
+// X = silu(gate) * up, as kernels/activation/silu_mul.cu computes it, into `stage` ([M][K]).
+template <class T, int M>
+__device__ void stage_silu_mul(const GemvArgs& a, T* stage) {
+  const int k = a.k;
+  const T* gu = static_cast<const T*>(a.x);
+  for (int i = threadIdx.x * 8; i < k; i += kThreads * 8)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      if (m >= a.m) break;
+      float g[8], u[8];
+      load8(gu + static_cast<size_t>(m) * 2 * k + i, g);
+      load8(gu + static_cast<size_t>(m) * 2 * k + k + i, u);
+      uint4 packed;
+      T* o = reinterpret_cast<T*>(&packed);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) o[e] = from_f<T>(g[e] / (1.f + expf(-g[e])) * u[e]);
+      *reinterpret_cast<uint4*>(stage + static_cast<size_t>(m) * k + i) = packed;
+    }
+}
+
+// A block's warps are `splits` slices of K for each of kWarps / splits row pairs: few output rows (the
+// hidden-sized GEMMs) still make enough blocks to keep every SM streaming. Slices are summed in slice order.
+template <class T, int M, GemvInput IN, GemvOutput OUT>
+__global__ void __launch_bounds__(kThreads) gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits) {
+  extern __shared__ __align__(16) unsigned char stage_bytes[];
+  __shared__ float slice_sum[kWarps][kRows][M];
+  const int n = a.n, k = a.k, pieces = k / 8;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int n0 = (blockIdx.x * kWarps + warp) * kRows;
-  if (n0 >= n) return;
-  const int pieces = k / 8;
+  const int slice = warp % splits, pairs = kWarps / splits;
+  const int n0 = (blockIdx.x * pairs + warp / splits) * kRows;
+  const int slice_len = (pieces + splits - 1) / splits;
+  const int p_begin = min(pieces, slice * slice_len), p_end = min(pieces, p_begin + slice_len);
+  const bool active = n0 < n;
   const uint4* wr[kRows];
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
-    wr[r] = reinterpret_cast<const uint4*>(w + static_cast<size_t>(min(n0 + r, n - 1)) * k);
+    wr[r] = reinterpret_cast<const uint4*>(w + static_cast<size_t>(min(n0 + r, n - 1)) * k) + p_begin;
+  const int len = p_end - p_begin;
+  uint4 wv[kRows][kUnroll];
+  if (active) load_round(wv, wr, lane, len);
+
+  griddep_enter();
+  const T* x = static_cast<const T*>(a.x);
+  if constexpr (IN != GemvInput::kPlain) {
+    T* stage = reinterpret_cast<T*>(stage_bytes);
+    if constexpr (IN == GemvInput::kRmsNorm)
+      stage_rms_norm<T, M>(a, stage);
+    else
+      stage_silu_mul<T, M>(a, stage);
+    __syncthreads();
+    x = stage;
+  }
+
   float acc[kRows][M];
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
 #pragma unroll
     for (int m = 0; m < M; ++m) acc[r][m] = 0.f;
-
-  for (int p0 = lane; p0 < pieces; p0 += 32 * kUnroll) {
-    uint4 wv[kRows][kUnroll];
+  if (active) {
+    for (int p0 = lane; p0 < len; p0 += 32 * kUnroll) {
+      uint4 next[kRows][kUnroll];
+      load_round(next, wr, p0 + 32 * kUnroll, len);
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-#pragma unroll
-      for (int r = 0; r < kRows; ++r) {
+      for (int u = 0; u < kUnroll; ++u) {
         const int p = p0 + 32 * u;
-        wv[r][u] = p < pieces ? load_stream(wr[r] + p) : make_uint4(0, 0, 0, 0);
+        if (p >= len) break;
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+          if (m >= a.m) break;
+          const uint4* xp = reinterpret_cast<const uint4*>(x + static_cast<size_t>(m) * k) + p_begin + p;
+          const uint4 xv = IN == GemvInput::kPlain ? __ldg(xp) : *xp;
+#pragma unroll
+          for (int r = 0; r < kRows; ++r) acc[r][m] = dot8<T>(wv[r][u], xv, acc[r][m]);
+        }
       }
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      const int p = p0 + 32 * u;
-      if (p >= pieces) break;
+      for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
-      for (int m = 0; m < M; ++m) {
-        const uint4 xv = __ldg(reinterpret_cast<const uint4*>(x + static_cast<size_t>(m) * k) + p);
-#pragma unroll
-        for (int r = 0; r < kRows; ++r) acc[r][m] = dot8<T>(wv[r][u], xv, acc[r][m]);
-      }
+        for (int r = 0; r < kRows; ++r) wv[r][u] = next[r][u];
     }
   }
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
 #pragma unroll
     for (int m = 0; m < M; ++m) {
-      const float v = warp_sum(acc[r][m]);
-      if (lane == 0 && n0 + r < n) {
-        if constexpr (sizeof(Y) == 4)
-          y[static_cast<size_t>(m) * n + n0 + r] = v;
-        else
-          y[static_cast<size_t>(m) * n + n0 + r] = from_f<T>(v);
+      acc[r][m] = warp_sum(acc[r][m]);
+      if (splits > 1 && lane == 0) slice_sum[warp][r][m] = acc[r][m];
+    }
+  if (splits > 1) {
+    __syncthreads();
+    if (slice != 0) return;
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        float v = slice_sum[warp][r][m];
+        for (int s = 1; s < splits; ++s) v += slice_sum[warp + s][r][m];
+        acc[r][m] = v;
       }
+  }
+  if (!active || lane != 0) return;
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      if (n0 + r >= n || m >= a.m) continue;
+      const float v = acc[r][m];
+      const size_t at = static_cast<size_t>(m) * n + n0 + r;
+      if constexpr (OUT == GemvOutput::kStore)
+        static_cast<T*>(a.y)[at] = from_f<T>(v);
+      else if constexpr (OUT == GemvOutput::kStoreF32)
+        static_cast<float*>(a.y)[at] = v;
+      else
+        static_cast<float*>(a.y)[at] += to_f(from_f<T>(v));  // as the unfused path adds the stored DType output
     }
 }
 
-template <class T, class Y, int M>
-void launch(const void* x, const void* w, void* y, int n, int k, cudaStream_t stream) {
-  const int blocks = (n + kWarps * kRows - 1) / (kWarps * kRows);
-  gemv_kernel<T, Y, M><<<blocks, kWarps * 32, 0, stream>>>(static_cast<const T*>(x), static_cast<const T*>(w),
-                                                           static_cast<Y*>(y), n, k);
+// Slices of K per row pair: at least kTargetBlocks blocks (two per SM of an H100 or H200 at this kernel's
+// registers: more made the per-block norm or SiLU staging cost more than it gained), each slice at least two
+// pieces per lane. A function of the shape only, so a row's sum does not depend on M.
+int k_splits(int n, int k) {
+  constexpr int kTargetBlocks = 256;
+  const int pieces = k / 8;
+  int splits = 1;
+  while (splits < kWarps && (n + kRows * kWarps / splits - 1) / (kRows * kWarps / splits) < kTargetBlocks &&
+         pieces / (splits * 2) >= 64)
+    splits *= 2;
+  return splits;
 }
 
-template <class T, class Y>
-void dispatch(int m, const void* x, const void* w, void* y, int n, int k, cudaStream_t stream) {
-  switch (m) {
-    case 1: launch<T, Y, 1>(x, w, y, n, k, stream); break;
-    case 2: launch<T, Y, 2>(x, w, y, n, k, stream); break;
-    case 3: launch<T, Y, 3>(x, w, y, n, k, stream); break;
-    case 4: launch<T, Y, 4>(x, w, y, n, k, stream); break;
-    case 5: launch<T, Y, 5>(x, w, y, n, k, stream); break;
-    case 6: launch<T, Y, 6>(x, w, y, n, k, stream); break;
-    case 7: launch<T, Y, 7>(x, w, y, n, k, stream); break;
-    default: launch<T, Y, 8>(x, w, y, n, k, stream); break;
+size_t staged_x_bytes(const GemvArgs& a) {
+  return a.input == GemvInput::kPlain ? 0 : static_cast<size_t>(a.m) * a.k * 2;
+}
+
+template <class T, int M, GemvInput IN, GemvOutput OUT>
+void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
+  if constexpr (IN != GemvInput::kPlain) {
+    static const bool configured = [] {
+      cudaFuncSetAttribute(gemv_kernel<T, M, IN, OUT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(kMaxGemvStageBytes));
+      return true;
+    }();
+    (void)configured;
   }
+  const int splits = k_splits(a.n, a.k), rows_per_block = kRows * kWarps / splits;
+  const int blocks = (a.n + rows_per_block - 1) / rows_per_block;
+  launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(blocks), dim3(kThreads), staged_x_bytes(a), stream,
+                static_cast<const T*>(w), a, splits);
+}
+
+// The pairings the engine uses; M rounds up to 1, 2, 4 or 8 (the kernel skips rows past a.m, and a row's sum does
+// not depend on M), which keeps the instantiations few.
+template <class T, int M>
+bool by_pairing(const void* w, const GemvArgs& a, cudaStream_t stream) {
+  using I = GemvInput;
+  using O = GemvOutput;
+  if (a.input == I::kPlain && a.output == O::kStore) launch<T, M, I::kPlain, O::kStore>(w, a, stream);
+  else if (a.input == I::kPlain && a.output == O::kStoreF32) launch<T, M, I::kPlain, O::kStoreF32>(w, a, stream);
+  else if (a.input == I::kPlain && a.output == O::kAddResidual) launch<T, M, I::kPlain, O::kAddResidual>(w, a, stream);
+  else if (a.input == I::kRmsNorm && a.output == O::kStore) launch<T, M, I::kRmsNorm, O::kStore>(w, a, stream);
+  else if (a.input == I::kSiluMul && a.output == O::kAddResidual) launch<T, M, I::kSiluMul, O::kAddResidual>(w, a, stream);
+  else return false;
+  return true;
+}
+
+template <class T>
+bool by_rows(const void* w, const GemvArgs& a, cudaStream_t stream) {
+  if (a.m <= 1) return by_pairing<T, 1>(w, a, stream);
+  if (a.m <= 2) return by_pairing<T, 2>(w, a, stream);
+  if (a.m <= 4) return by_pairing<T, 4>(w, a, stream);
+  return by_pairing<T, 8>(w, a, stream);
 }
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 }  // namespace
 
-bool launch_gemv(DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32,
-                 cudaStream_t stream) {
-  if (m < 1 || m > kMaxGemvRows || n <= 0 || k <= 0 || k % 8 != 0 || !aligned16(x) || !aligned16(w)) return false;
-  LMRT_DISPATCH_DTYPE(dt, T, {
-    if (y_fp32)
-      dispatch<T, float>(m, x, w, y, n, k, stream);
-    else
-      dispatch<T, T>(m, x, w, y, n, k, stream);
-  });
-  return true;
+bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream) {
+  if (a.m < 1 || a.m > kMaxGemvRows || a.n <= 0 || a.k <= 0 || a.k % 8 != 0 || !aligned16(w) || !a.y) return false;
+  if (staged_x_bytes(a) > kMaxGemvStageBytes) return false;
+  switch (a.input) {
+    case GemvInput::kPlain:
+    case GemvInput::kSiluMul:
+      if (!aligned16(a.x)) return false;
+      break;
+    case GemvInput::kRmsNorm:
+      if (!aligned16(a.residual) || !aligned16(a.norm_weight)) return false;
+      break;
+  }
+  bool launched = false;
+  LMRT_DISPATCH_DTYPE(dt, T, launched = by_rows<T>(w, a, stream));
+  return launched;
 }
 
 }  // namespace lmrt::tm

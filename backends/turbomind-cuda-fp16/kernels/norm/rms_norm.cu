@@ -1,6 +1,7 @@
 // RMSNorm fused with the residual add: the residual stream x is fp32, the normalized output is
 // the activation dtype (the next GEMM's input). One block per row.
 #include "../common.cuh"
+#include "../launch.cuh"
 
 namespace lmrt::tm {
 namespace {
@@ -15,6 +16,7 @@ __global__ void add_rms_norm_kernel(float* x, const T* delta, const T* weight, c
   __shared__ float scratch[32];
   const int k = blockIdx.x;
   const int r = row_ids ? row_ids[k] : k;
+  griddep_enter();
   float* xr = x + static_cast<size_t>(r) * hidden;
   const T* dr = delta ? delta + static_cast<size_t>(r) * hidden : nullptr;
   float v[kPerThread], wv[kPerThread];
@@ -52,9 +54,9 @@ void launch_add_rms_norm(DType dt, float* x, const void* delta, const void* weig
   if (rows <= 0) return;
   // hidden <= kMaxNormHidden: the model loader refuses larger ones.
   const int threads = std::min(1024, std::max(32, ((hidden + kPerThread - 1) / kPerThread + 31) / 32 * 32));
-  LMRT_DISPATCH_DTYPE(dt, T, add_rms_norm_kernel<T><<<rows, threads, 0, stream>>>(
-                                 x, static_cast<const T*>(delta), static_cast<const T*>(weight), row_ids, hidden, eps,
-                                 static_cast<T*>(out)));
+  LMRT_DISPATCH_DTYPE(dt, T, launch_kernel(add_rms_norm_kernel<T>, dim3(rows), dim3(threads), 0, stream, x,
+                                           static_cast<const T*>(delta), static_cast<const T*>(weight), row_ids, hidden,
+                                           eps, static_cast<T*>(out)));
 }
 
 }  // namespace lmrt::tm

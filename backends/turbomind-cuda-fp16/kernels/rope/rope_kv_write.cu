@@ -1,5 +1,6 @@
 // RoPE (rotate-half pairing) fused with the q/k/v bias and the paged KV write.
 #include "../common.cuh"
+#include "../launch.cuh"
 
 namespace lmrt::tm {
 namespace {
@@ -9,6 +10,7 @@ __global__ void rope_table_kernel(const int32_t* token_pos, const int32_t* token
   const int t = blockIdx.x;
   const double base = seq_base[token_seq[t]];
   const double pos = static_cast<double>(token_pos[t]) / linear_factor;
+  griddep_enter();
   for (int i = threadIdx.x; i < half; i += blockDim.x) {
     const double inv_freq = 1.0 / pow(base, static_cast<double>(2 * i) / head_dim);
     const double angle = pos * inv_freq;
@@ -31,6 +33,7 @@ __global__ void rope_kv_write_kernel(T* qkv, const T* bias, const float* cos_t, 
   const int seq = tokens.token_seq[t];
   const int block = tokens.block_tables[tokens.table_offset[seq] + pos / kv.block_seq_len];
   const int slot = pos % kv.block_seq_len;
+  griddep_enter();
   for (int w = blockIdx.y * blockDim.x + threadIdx.x; w < heads_total * half; w += gridDim.y * blockDim.x) {
     const int h = w / half, i = w % half;
     const int e0 = h * hd + i, e1 = e0 + half;
@@ -58,8 +61,8 @@ __global__ void rope_kv_write_kernel(T* qkv, const T* bias, const float* cos_t, 
 void launch_rope_table(const int32_t* token_pos, const int32_t* token_seq, const double* seq_base, int num_tokens,
                        int head_dim, double linear_factor, float* cos_out, float* sin_out, cudaStream_t stream) {
   if (num_tokens <= 0) return;
-  rope_table_kernel<<<num_tokens, 64, 0, stream>>>(token_pos, token_seq, seq_base, head_dim / 2, head_dim, linear_factor,
-                                                   cos_out, sin_out);
+  launch_kernel(rope_table_kernel, dim3(num_tokens), dim3(64), 0, stream, token_pos, token_seq, seq_base, head_dim / 2,
+                head_dim, linear_factor, cos_out, sin_out);
 }
 
 void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* cos_t, const float* sin_t, int num_tokens,
@@ -69,9 +72,9 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
   const int threads = work >= 256 ? 256 : ((work + 31) / 32) * 32;
   // Up to one pair per thread for short steps; long ones keep a block per token.
   const int per_token = num_tokens >= 64 ? 1 : (work + threads - 1) / threads;
-  LMRT_DISPATCH_DTYPE(dt, T, rope_kv_write_kernel<T><<<dim3(num_tokens, per_token), threads, 0, stream>>>(
-                                 static_cast<T*>(qkv), static_cast<const T*>(bias), cos_t, sin_t, num_heads, tokens, kv,
-                                 layer));
+  LMRT_DISPATCH_DTYPE(dt, T, launch_kernel(rope_kv_write_kernel<T>, dim3(num_tokens, per_token), dim3(threads), 0,
+                                           stream, static_cast<T*>(qkv), static_cast<const T*>(bias), cos_t, sin_t,
+                                           num_heads, tokens, kv, layer));
 }
 
 }  // namespace lmrt::tm

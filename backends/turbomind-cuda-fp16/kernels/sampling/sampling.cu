@@ -5,6 +5,7 @@
 // id" order. The draw walks the survivors in id order, as the cpu engine does. Probabilities
 // and masses are in double, as on the cpu.
 #include "../common.cuh"
+#include "../launch.cuh"
 #include "lmrt/cpp/sampling_rng.hpp"
 #include "sampling.hpp"
 
@@ -98,6 +99,7 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
   const int row = blockIdx.x;
   const SampleRow r = rows[row];
   const float* L = logits + size_t(row) * V;
+  griddep_enter();
   float* Z = z_scratch + size_t(row) * V;
   double* P = p_scratch + size_t(row) * V;
   const int tid = threadIdx.x;
@@ -278,8 +280,8 @@ void launch_sampling(const float* logits, int vocab, const SampleRow* rows, int 
                      const int32_t* banned, float* z_scratch, double* p_scratch, SampleResult* results,
                      cudaStream_t stream) {
   if (num_rows <= 0) return;
-  sampling_kernel<<<num_rows, kThreads, 0, stream>>>(logits, vocab, rows, penalties, banned, z_scratch, p_scratch,
-                                                     results);
+  launch_kernel(sampling_kernel, dim3(num_rows), dim3(kThreads), 0, stream, logits, vocab, rows, penalties, banned,
+                z_scratch, p_scratch, results);
 }
 
 }  // namespace lmrt::tm
