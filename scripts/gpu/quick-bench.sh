@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shortest GPU iteration on one kernel (about a minute of device time): build, the engine tests named by
 # FILTER, then `lmrt bench generation` on the random-weight internlm2-1_8b folder by default and with each of
-# VARIANTS. Carry .deps. scripts/gpu/quick-check.sh is the fuller check.
+# VARIANTS (each NAME=VALUE[,NAME=VALUE...]). Carry .deps. scripts/gpu/quick-check.sh is the fuller check.
 #   FILTER='GpuRuntime.*' VARIANTS="LMRT_TM_GEMV=1" scripts/gpu/quick-bench.sh
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
@@ -16,7 +16,7 @@ fi
 dir=$(bench_model internlm2-1_8b)
 for variant in default ${VARIANTS:-}; do
   echo "== $variant"
-  env $([ "$variant" = default ] || echo "$variant") build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 \
+  env $([ "$variant" = default ] || echo "${variant//,/ }") build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 \
     --dtype bfloat16 --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
     --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --log-level error
 done
