@@ -140,6 +140,12 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     const ModelShape& s = model_->shape;
     // The skinny GEMM reads X in pieces of 8 elements (the weights are 256-byte aligned in their arena).
     gemv_chain_fits_ = s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0;
+    if (gemv_enabled_ && !prepare_gemv(model_->dtype)) {
+      cudaGetLastError();
+      gemv_enabled_ = false;
+      host_.log(LMRT_LOG_WARN, "turbomind-cuda-fp16: the skinny-GEMM kernels do not load on " + device_name_ +
+                                   "; small steps use cuBLAS");
+    }
     const int hpg = static_cast<int>(s.num_heads / s.num_kv_heads);
     tensor_cores_ = tensor_cores && tensor_core_attention_supports(static_cast<int>(s.head_dim), hpg);
     const int most = tensor_cores_ ? tensor_core_attention_max_group(hpg) : kMaxAttentionGroup;
@@ -716,8 +722,9 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   check_cuda(cudaGetLastError(), "launching the LM head");
 }
 
-// One GEMM of the decode chain. Where the staged X does not fit the kernel's shared memory, the norm or SiLU runs
-// as its own kernel first (into ws_.xn or ws_.act), with the same results.
+// One GEMM of the decode chain. Where the staged X does not fit the kernel's shared memory (more than 64 KiB: 8 rows
+// of an 8192-wide norm, 3 of an 11008-wide SiLU), the norm or SiLU runs as its own kernel first, into ws_.xn or
+// ws_.act: SiLU gives the same bits, the norm sums its squares in that kernel's order.
 void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output,
                             void* y, int m, int n, int k) {
   const DType dt = model_->dtype;

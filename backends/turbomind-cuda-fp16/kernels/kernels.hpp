@@ -122,6 +122,9 @@ struct GemvArgs {
   int m = 0, n = 0, k = 0;
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
+// Loads every skinny-GEMM kernel of `dt` now and sets its shared-memory limit, so that no step pays CUDA's lazy
+// module loading. False if the device refused (a launch would then fail too).
+bool prepare_gemv(DType dt);
 
 // ---- launches: with `on`, kernels start with programmatic dependent launch (kernels/launch.cuh). Process-wide;
 // off by default; only for sm_90 and newer devices.

@@ -228,16 +228,24 @@ size_t staged_x_bytes(const GemvArgs& a) {
   return a.input == GemvInput::kPlain ? 0 : static_cast<size_t>(a.m) * a.k * 2;
 }
 
+// Loads the kernel (CUDA loads modules lazily, at a kernel's first launch: tens of milliseconds over all of these,
+// paid by whichever step first has that row count) and lets a staged one use kMaxGemvStageBytes.
+template <class T, int M, GemvInput IN, GemvOutput OUT>
+bool prepare() {
+  static const bool ok = [] {
+    cudaFuncAttributes attrs;
+    bool good = cudaFuncGetAttributes(&attrs, gemv_kernel<T, M, IN, OUT>) == cudaSuccess;
+    if (IN != GemvInput::kPlain)
+      good = good && cudaFuncSetAttribute(gemv_kernel<T, M, IN, OUT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(kMaxGemvStageBytes)) == cudaSuccess;
+    return good;
+  }();
+  return ok;
+}
+
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
-  if constexpr (IN != GemvInput::kPlain) {
-    static const bool configured = [] {
-      cudaFuncSetAttribute(gemv_kernel<T, M, IN, OUT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                           static_cast<int>(kMaxGemvStageBytes));
-      return true;
-    }();
-    (void)configured;
-  }
+  prepare<T, M, IN, OUT>();
   const int splits = k_splits(a.n, a.k), rows_per_block = kRows * kWarps / splits;
   const int blocks = (a.n + rows_per_block - 1) / rows_per_block;
   launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(blocks), dim3(kThreads), staged_x_bytes(a), stream,
@@ -257,6 +265,15 @@ bool by_pairing(const void* w, const GemvArgs& a, cudaStream_t stream) {
   else if (a.input == I::kSiluMul && a.output == O::kAddResidual) launch<T, M, I::kSiluMul, O::kAddResidual>(w, a, stream);
   else return false;
   return true;
+}
+
+template <class T, int M>
+bool prepare_pairings() {
+  using I = GemvInput;
+  using O = GemvOutput;
+  return prepare<T, M, I::kPlain, O::kStore>() && prepare<T, M, I::kPlain, O::kStoreF32>() &&
+         prepare<T, M, I::kPlain, O::kAddResidual>() && prepare<T, M, I::kRmsNorm, O::kStore>() &&
+         prepare<T, M, I::kSiluMul, O::kAddResidual>();
 }
 
 template <class T>
@@ -286,6 +303,13 @@ bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream
   bool launched = false;
   LMRT_DISPATCH_DTYPE(dt, T, launched = by_rows<T>(w, a, stream));
   return launched;
+}
+
+bool prepare_gemv(DType dt) {
+  bool ok = false;
+  LMRT_DISPATCH_DTYPE(dt, T, ok = prepare_pairings<T, 1>() && prepare_pairings<T, 2>() && prepare_pairings<T, 4>() &&
+                                  prepare_pairings<T, 8>());
+  return ok;
 }
 
 }  // namespace lmrt::tm
