@@ -228,8 +228,8 @@ size_t staged_x_bytes(const GemvArgs& a) {
   return a.input == GemvInput::kPlain ? 0 : static_cast<size_t>(a.m) * a.k * 2;
 }
 
-// Loads the kernel (CUDA loads modules lazily, at a kernel's first launch: tens of milliseconds over all of these,
-// paid by whichever step first has that row count) and lets a staged one use kMaxGemvStageBytes.
+// Loads the kernel (CUDA loads modules lazily, at a kernel's first launch, which would otherwise fall in whichever
+// step first has that row count) and lets a staged one use kMaxGemvStageBytes.
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 bool prepare() {
   static const bool ok = [] {
