@@ -138,8 +138,12 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   penalty_slot_.assign(model_->shape.vocab_size, -1);
   {
     const ModelShape& s = model_->shape;
-    // The skinny GEMM reads X in pieces of 8 elements (the weights are 256-byte aligned in their arena).
-    gemv_chain_fits_ = s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0;
+    // The chain's GEMMs read X in pieces of 8 elements (the weights are 256-byte aligned in their arena) and stage
+    // the norm's and SiLU's rows in shared memory; longer steps take the unchained path.
+    if (s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0) {
+      const size_t widest_row = size_t(std::max(s.hidden_size, s.intermediate_size)) * dtype_size(model_->dtype);
+      gemv_chain_rows_ = static_cast<int>(std::min<size_t>(kMaxGemvRows, kMaxGemvStageBytes / widest_row));
+    }
     if (gemv_enabled_ && !prepare_gemv(model_->dtype)) {
       cudaGetLastError();
       gemv_enabled_ = false;
@@ -665,7 +669,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   prof.mark(stream_, "embedding, rope table");
   // Steps of up to kMaxGemvRows tokens with the skinny GEMM take the decode chain: the norms and SiLU formed
   // inside the GEMMs that read them, the residual adds inside the GEMMs that feed them.
-  const bool chain = gemv_enabled_ && gemv_chain_fits_ && T <= kMaxGemvRows;
+  const bool chain = gemv_enabled_ && T <= gemv_chain_rows_;
   for (uint32_t l = 0; l < s.num_layers; ++l) {
     const LayerWeights& L = model_->layers[l];
     if (chain) {
@@ -722,30 +726,16 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   check_cuda(cudaGetLastError(), "launching the LM head");
 }
 
-// One GEMM of the decode chain. Where the staged X does not fit the kernel's shared memory (more than 64 KiB: 8 rows
-// of an 8192-wide norm, 3 of an 11008-wide SiLU), the norm or SiLU runs as its own kernel first, into ws_.xn or
-// ws_.act: SiLU gives the same bits, the norm sums its squares in that kernel's order.
+// One GEMM of the decode chain (its shapes were checked against the kernel's limits at load: gemv_chain_rows_).
 void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output,
                             void* y, int m, int n, int k) {
-  const DType dt = model_->dtype;
   GemvArgs a;
   a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
   else
     a.x = x;
-  if (launch_gemv(dt, w, a, stream_)) return;
-  GemvArgs plain = a;
-  plain.input = GemvInput::kPlain, plain.residual = nullptr, plain.norm_weight = nullptr;
-  if (input == GemvInput::kRmsNorm) {
-    launch_add_rms_norm(dt, static_cast<float*>(const_cast<void*>(x)), nullptr, norm_weight, nullptr, m, k,
-                        model_->shape.rms_norm_eps, ws_.xn, stream_);
-    plain.x = ws_.xn;
-  } else if (input == GemvInput::kSiluMul) {
-    launch_silu_mul(dt, x, m, k, ws_.act, stream_);
-    plain.x = ws_.act;
-  }
-  if (!launch_gemv(dt, w, plain, stream_))
+  if (!launch_gemv(model_->dtype, w, a, stream_))
     throw Error(LMRT_STATUS_INTERNAL, "turbomind-cuda-fp16: the skinny GEMM refused a " + std::to_string(m) + "x" +
                                           std::to_string(n) + "x" + std::to_string(k) + " product");
 }

@@ -80,10 +80,11 @@ class GpuEngine {
   int attention_chunk_ = 64;     // keys per attention chunk (LMRT_TM_ATTENTION_CHUNK; 256 on CUDA cores)
   bool attention_split_ = true;  // spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
   DeviceBuffer partials_;        // the split chunks' partials of eager steps
-  // Steps of up to kMaxGemvRows tokens on the skinny GEMM chain (kernels/gemm/gemv.cu; LMRT_TM_GEMV=0 turns it
-  // off): it rounds differently from cuBLAS, as cuBLAS does from itself at another row count.
+  // Steps of up to gemv_chain_rows_ tokens on the skinny-GEMM chain, and their GEMMs on the skinny GEMM up to
+  // kMaxGemvRows (kernels/gemm/gemv.cu; LMRT_TM_GEMV=0 turns both off): it rounds differently from cuBLAS, as cuBLAS
+  // does from itself at another row count.
   bool gemv_enabled_ = true;
-  bool gemv_chain_fits_ = false;  // the model's GEMM depths suit it (multiples of 8)
+  int gemv_chain_rows_ = 0;  // the most tokens a step may have to take the chain (0: the model's shapes do not suit it)
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
 
