@@ -8,6 +8,8 @@
 #include "../common.cuh"
 #include "../launch.cuh"
 
+#include <algorithm>
+
 namespace lmrt::tm {
 namespace {
 
@@ -15,6 +17,9 @@ constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
 constexpr int kRows = 2;    // weight rows per warp: each activation piece loaded once serves both
 constexpr int kUnroll = 4;  // pieces per row in flight per lane
+// Blocks that fit on an SM at once: __launch_bounds__ holds the kernel to the registers for two (128 a thread),
+// and two staged inputs of up to 64 KiB fit beside them.
+constexpr int kResidentBlocksPerSm = 2;
 
 // A 16-byte piece of W: read once, not worth keeping in L1.
 __device__ __forceinline__ uint4 load_stream(const void* p) {
@@ -116,24 +121,33 @@ __device__ void stage_silu_mul(const GemvArgs& a, T* stage) {
 
 // A block's warps are `splits` slices of K for each of kWarps / splits row pairs: few output rows (the
 // hidden-sized GEMMs) still make enough blocks to keep every SM streaming. Slices are summed in slice order.
+// Blocks are persistent: block b serves row tiles b, b + gridDim.x, ..., so X is staged once per block rather than
+// once per wave, and the next tile's first weights load while this tile's last round is used. Which block serves a
+// tile changes no arithmetic.
 template <class T, int M, GemvInput IN, GemvOutput OUT>
-__global__ void __launch_bounds__(kThreads) gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits) {
+__global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits) {
   extern __shared__ __align__(16) unsigned char stage_bytes[];
   __shared__ float slice_sum[kWarps][kRows][M];
   const int n = a.n, k = a.k, pieces = k / 8;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int slice = warp % splits, pairs = kWarps / splits;
-  const int n0 = (blockIdx.x * pairs + warp / splits) * kRows;
+  const int rows_per_tile = pairs * kRows, tiles = (n + rows_per_tile - 1) / rows_per_tile;
   const int slice_len = (pieces + splits - 1) / splits;
   const int p_begin = min(pieces, slice * slice_len), p_end = min(pieces, p_begin + slice_len);
-  const bool active = n0 < n;
-  const uint4* wr[kRows];
+  const int len = p_end - p_begin, rounds = (len + 32 * kUnroll - 1) / (32 * kUnroll);
+  // This warp's first row in tile t, and its row pointers there.
+  auto first_row = [&](int t) { return t * rows_per_tile + (warp / splits) * kRows; };
+  auto aim = [&](int t, const uint4* (&wr)[kRows]) {
+    const int n0 = first_row(t);
 #pragma unroll
-  for (int r = 0; r < kRows; ++r)
-    wr[r] = reinterpret_cast<const uint4*>(w + static_cast<size_t>(min(n0 + r, n - 1)) * k) + p_begin;
-  const int len = p_end - p_begin;
+    for (int r = 0; r < kRows; ++r)
+      wr[r] = reinterpret_cast<const uint4*>(w + static_cast<size_t>(min(n0 + r, n - 1)) * k) + p_begin;
+  };
+  int tile = blockIdx.x;
+  const uint4* wr[kRows];
+  aim(tile, wr);
   uint4 wv[kRows][kUnroll];
-  if (active) load_round(wv, wr, lane, len);
+  if (first_row(tile) < n) load_round(wv, wr, lane, len);
 
   griddep_enter();
   const T* x = static_cast<const T*>(a.x);
@@ -147,26 +161,40 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(const T* __restrict__ w,
     x = stage;
   }
 
-  float acc[kRows][M];
+  for (; tile < tiles; tile += gridDim.x) {
+    const int n0 = first_row(tile);
+    const bool active = n0 < n;
+    const int next_tile = tile + gridDim.x;
+    const bool next_active = next_tile < tiles && first_row(next_tile) < n;
+    const uint4* wr_next[kRows];
+    aim(next_tile < tiles ? next_tile : tile, wr_next);
+    float acc[kRows][M];
 #pragma unroll
-  for (int r = 0; r < kRows; ++r)
+    for (int r = 0; r < kRows; ++r)
 #pragma unroll
-    for (int m = 0; m < M; ++m) acc[r][m] = 0.f;
-  if (active) {
-    for (int p0 = lane; p0 < len; p0 += 32 * kUnroll) {
+      for (int m = 0; m < M; ++m) acc[r][m] = 0.f;
+    for (int rd = 0; rd < rounds; ++rd) {
+      const int p0 = lane + rd * 32 * kUnroll;
       uint4 next[kRows][kUnroll];
-      load_round(next, wr, p0 + 32 * kUnroll, len);
+      const bool last = rd + 1 == rounds;
+      if (!last) {
+        if (active) load_round(next, wr, p0 + 32 * kUnroll, len);
+      } else if (next_active) {
+        load_round(next, wr_next, lane, len);
+      }
+      if (active) {
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        const int p = p0 + 32 * u;
-        if (p >= len) break;
+        for (int u = 0; u < kUnroll; ++u) {
+          const int p = p0 + 32 * u;
+          if (p >= len) break;
 #pragma unroll
-        for (int m = 0; m < M; ++m) {
-          if (m >= a.m) break;
-          const uint4* xp = reinterpret_cast<const uint4*>(x + static_cast<size_t>(m) * k) + p_begin + p;
-          const uint4 xv = IN == GemvInput::kPlain ? __ldg(xp) : *xp;
+          for (int m = 0; m < M; ++m) {
+            if (m >= a.m) break;
+            const uint4* xp = reinterpret_cast<const uint4*>(x + static_cast<size_t>(m) * k) + p_begin + p;
+            const uint4 xv = IN == GemvInput::kPlain ? __ldg(xp) : *xp;
 #pragma unroll
-          for (int r = 0; r < kRows; ++r) acc[r][m] = dot8<T>(wv[r][u], xv, acc[r][m]);
+            for (int r = 0; r < kRows; ++r) acc[r][m] = dot8<T>(wv[r][u], xv, acc[r][m]);
+          }
         }
       }
 #pragma unroll
@@ -174,41 +202,46 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(const T* __restrict__ w,
 #pragma unroll
         for (int r = 0; r < kRows; ++r) wv[r][u] = next[r][u];
     }
-  }
 #pragma unroll
-  for (int r = 0; r < kRows; ++r)
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-      acc[r][m] = warp_sum(acc[r][m]);
-      if (splits > 1 && lane == 0) slice_sum[warp][r][m] = acc[r][m];
-    }
-  if (splits > 1) {
-    __syncthreads();
-    if (slice != 0) return;
+    for (int r = 0; r < kRows; ++r)
+      wr[r] = wr_next[r];
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
 #pragma unroll
       for (int m = 0; m < M; ++m) {
-        float v = slice_sum[warp][r][m];
-        for (int s = 1; s < splits; ++s) v += slice_sum[warp + s][r][m];
-        acc[r][m] = v;
+        acc[r][m] = warp_sum(acc[r][m]);
+        if (splits > 1 && lane == 0) slice_sum[warp][r][m] = acc[r][m];
+      }
+    if (splits > 1) {
+      __syncthreads();
+      if (slice == 0) {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r)
+#pragma unroll
+          for (int m = 0; m < M; ++m) {
+            float v = slice_sum[warp][r][m];
+            for (int s = 1; s < splits; ++s) v += slice_sum[warp + s][r][m];
+            acc[r][m] = v;
+          }
+      }
+      __syncthreads();  // slice_sum is the next tile's
+    }
+    if (!active || lane != 0 || slice != 0) continue;
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        if (n0 + r >= n || m >= a.m) continue;
+        const float v = acc[r][m];
+        const size_t at = static_cast<size_t>(m) * n + n0 + r;
+        if constexpr (OUT == GemvOutput::kStore)
+          static_cast<T*>(a.y)[at] = from_f<T>(v);
+        else if constexpr (OUT == GemvOutput::kStoreF32)
+          static_cast<float*>(a.y)[at] = v;
+        else
+          static_cast<float*>(a.y)[at] += to_f(from_f<T>(v));  // as the unfused path adds the stored DType output
       }
   }
-  if (!active || lane != 0) return;
-#pragma unroll
-  for (int r = 0; r < kRows; ++r)
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-      if (n0 + r >= n || m >= a.m) continue;
-      const float v = acc[r][m];
-      const size_t at = static_cast<size_t>(m) * n + n0 + r;
-      if constexpr (OUT == GemvOutput::kStore)
-        static_cast<T*>(a.y)[at] = from_f<T>(v);
-      else if constexpr (OUT == GemvOutput::kStoreF32)
-        static_cast<float*>(a.y)[at] = v;
-      else
-        static_cast<float*>(a.y)[at] += to_f(from_f<T>(v));  // as the unfused path adds the stored DType output
-    }
 }
 
 // Slices of K per row pair: at least kTargetBlocks blocks (two per SM of an H100 or H200 at this kernel's
@@ -222,6 +255,17 @@ int k_splits(int n, int k) {
          pieces / (splits * 2) >= 64)
     splits *= 2;
   return splits;
+}
+
+// The SMs of the device the first launch ran on (the devices of one process are of one kind here).
+int sm_count() {
+  static const int count = [] {
+    int device = 0, v = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
+      v = 0;
+    return std::max(v, 1);
+  }();
+  return count;
 }
 
 size_t staged_x_bytes(const GemvArgs& a) {
@@ -246,8 +290,12 @@ bool prepare() {
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
   prepare<T, M, IN, OUT>();
-  const int splits = k_splits(a.n, a.k), rows_per_block = kRows * kWarps / splits;
-  const int blocks = (a.n + rows_per_block - 1) / rows_per_block;
+  const int splits = k_splits(a.n, a.k), rows_per_tile = kRows * kWarps / splits;
+  const int tiles = (a.n + rows_per_tile - 1) / rows_per_tile;
+  // As many blocks as stay resident, each serving the same number of tiles (give or take one).
+  const int resident = kResidentBlocksPerSm * sm_count();
+  const int per_block = (tiles + resident - 1) / resident;
+  const int blocks = (tiles + per_block - 1) / per_block;
   launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(blocks), dim3(kThreads), staged_x_bytes(a), stream,
                 static_cast<const T*>(w), a, splits);
 }
