@@ -67,7 +67,10 @@ struct Smem {
   static constexpr int kStride = D + 8;  // elements per staged K/V row: 16 bytes of padding spread the banks
   static constexpr size_t kKv = size_t(kTile) * kStride * 2;  // one staged tile of K (or V)
   // K and V tiles twice (the next tile loads while this one is used), then the rows' running state.
-  static constexpr size_t bytes() { return 4 * kKv + size_t(kRows) * D * 4 + 2 * kRows * 4; }
+  // A running-state row of floats, padded so that the 8 rows a warp's lanes touch at once (rows gid, one float2 per
+  // lane) fall on different banks; unpadded, the 8 rows sat on the same bank.
+  static constexpr int kAccStride = D + 8;
+  static constexpr size_t bytes() { return 4 * kKv + size_t(kRows) * kAccStride * 4 + 2 * kRows * 4; }
 };
 
 template <class T, int D>
@@ -80,7 +83,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   T* k_s = reinterpret_cast<T*>(smem);  // [2][kTile][S]
   T* v_s = k_s + 2 * kTile * S;          // [2][kTile][S]
   float* run_acc = reinterpret_cast<float*>(smem + 4 * Smem<D>::kKv);
-  float* run_m = run_acc + kRows * D;
+  constexpr int A = Smem<D>::kAccStride;
+  float* run_m = run_acc + kRows * A;
   float* run_l = run_m + kRows;
 
   const AttentionWork item = work[blockIdx.x];
@@ -116,7 +120,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       qf[kk][i] = r_ok[ri] ? load32(qkv + r_token[ri] * row_stride + size_t(r_head[ri]) * D + col) : 0u;
     }
   if (!split) {
-    for (int i = threadIdx.x; i < kRows * D; i += blockDim.x) run_acc[i] = 0.f;
+    for (int i = threadIdx.x; i < kRows * A; i += blockDim.x) run_acc[i] = 0.f;
     for (int i = threadIdx.x; i < kRows; i += blockDim.x) run_m[i] = -INFINITY, run_l[i] = 0.f;
   }
 
@@ -225,18 +229,20 @@ __global__ void __launch_bounds__(kWarps * 32)
         if (!has) continue;
         float* part = partials + (static_cast<size_t>(item.partial + c) * num_heads + r_head[i]) * (D + 2);
 #pragma unroll
-        for (int n = 0; n < D / 8; ++n) part[n * 8 + 2 * tq] = o[n][2 * i], part[n * 8 + 2 * tq + 1] = o[n][2 * i + 1];
+        for (int n = 0; n < D / 8; ++n)
+          *reinterpret_cast<float2*>(part + n * 8 + 2 * tq) = make_float2(o[n][2 * i], o[n][2 * i + 1]);
         if (tq == 0) part[D] = m[i], part[D + 1] = l[i];
       } else {
         float run = has ? run_m[r] : 0.f;
         __syncwarp();  // every lane of the quad has read the old max before one of them writes it
         if (!has) continue;
         const CombineFactors f = combine_factors(run, m[i]);
-        float* acc = run_acc + r * D + 2 * tq;
+        float* acc = run_acc + r * A + 2 * tq;
 #pragma unroll
         for (int n = 0; n < D / 8; ++n) {
-          acc[n * 8] = combine_value(acc[n * 8], o[n][2 * i], f);
-          acc[n * 8 + 1] = combine_value(acc[n * 8 + 1], o[n][2 * i + 1], f);
+          float2& v = *reinterpret_cast<float2*>(acc + n * 8);
+          const float2 old = v;
+          v = make_float2(combine_value(old.x, o[n][2 * i], f), combine_value(old.y, o[n][2 * i + 1], f));
         }
         if (tq == 0) run_m[r] = run, run_l[r] = combine_value(run_l[r], l[i], f);
       }
@@ -266,12 +272,12 @@ __global__ void __launch_bounds__(kWarps * 32)
     if (!r_ok[i]) continue;
     const int r = warp * 16 + gid + 8 * i;
     const float inv = output_scale(run_l[r]);
-    const float* acc = run_acc + r * D + 2 * tq;
+    const float* acc = run_acc + r * A + 2 * tq;
     T* dst = out + static_cast<size_t>(r_token[i]) * num_heads * D + size_t(r_head[i]) * D + 2 * tq;
 #pragma unroll
     for (int n = 0; n < D / 8; ++n) {
-      dst[n * 8] = from_f<T>(__fmul_rn(acc[n * 8], inv));
-      dst[n * 8 + 1] = from_f<T>(__fmul_rn(acc[n * 8 + 1], inv));
+      const float2 v = *reinterpret_cast<const float2*>(acc + n * 8);
+      *reinterpret_cast<uint32_t*>(dst + n * 8) = pack_rounded<T>(__fmul_rn(v.x, inv), __fmul_rn(v.y, inv));
     }
   }
 }
