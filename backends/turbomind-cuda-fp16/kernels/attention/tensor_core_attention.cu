@@ -45,11 +45,27 @@ __device__ __forceinline__ uint32_t pack_rounded(float lo, float hi) {
   const T l = from_f<T>(lo), h = from_f<T>(hi);
   return uint32_t(reinterpret_cast<const uint16_t&>(l)) | (uint32_t(reinterpret_cast<const uint16_t&>(h)) << 16);
 }
-template <class T>
-__device__ __forceinline__ uint32_t pack_pair(T lo, T hi) {
-  return uint32_t(reinterpret_cast<const uint16_t&>(lo)) | (uint32_t(reinterpret_cast<const uint16_t&>(hi)) << 16);
-}
 __device__ __forceinline__ uint32_t load32(const void* p) { return *static_cast<const uint32_t*>(p); }
+
+// Four (two) 8x8 b16 matrices from shared memory, lane t giving the address of row t % 8 of matrix t / 8: register
+// i holds matrix i's elements (row gid, columns 2 tq and 2 tq + 1), or with .trans (rows 2 tq and 2 tq + 1,
+// column gid), which is an mma B fragment half read from row-major storage.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+__device__ __forceinline__ void ldmatrix_x2(uint32_t (&r)[2], const void* p) {
+  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];" : "=r"(r[0]), "=r"(r[1]) : "r"(a));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
 
 // 16 bytes global -> shared without passing through registers; zeros when !ok (nothing is read then).
 __device__ __forceinline__ void copy16_async(void* dst, const void* src, bool ok) {
@@ -164,10 +180,25 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
         for (int j = 0; j < kTile / 8; ++j) {
           s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
-          const T* krow = k_t + (j * 8 + gid) * S + 2 * tq;
+          // K rows j * 8 + 0..7; matrix q of a load is dimensions kk * 16 + 8 q: B fragments of kk and kk + 1.
+          const T* krow = k_t + (j * 8 + (lane & 7)) * S + (lane >> 3) * 8;
+          if constexpr (D / 16 % 2 == 0) {
 #pragma unroll
-          for (int kk = 0; kk < D / 16; ++kk)
-            mma(s[j], qf[kk], load32(krow + kk * 16), load32(krow + kk * 16 + 8), T{});
+            for (int kk = 0; kk < D / 16; kk += 2) {
+              uint32_t b[4];
+              ldmatrix_x4(b, krow + kk * 16);
+              mma(s[j], qf[kk], b[0], b[1], T{});
+              mma(s[j], qf[kk + 1], b[2], b[3], T{});
+            }
+          } else {
+            const T* krow2 = k_t + (j * 8 + (lane & 7)) * S + ((lane >> 3) & 1) * 8;
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk) {
+              uint32_t b[2];
+              ldmatrix_x2(b, krow2 + kk * 16);
+              mma(s[j], qf[kk], b[0], b[1], T{});
+            }
+          }
         }
         // Scale, mask, and the online softmax of each of the lane's two rows (a quad of lanes shares a row).
         float corr[2];
@@ -209,11 +240,15 @@ __global__ void __launch_bounds__(kWarps * 32)
                                  pack_rounded<T>(s[2 * kk][2], s[2 * kk][3]),
                                  pack_rounded<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
                                  pack_rounded<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-          const T* v0 = v_t + (kk * 16 + 2 * tq) * S + gid;
+          // V rows kk * 16 + 0..15, transposed: matrix q is keys + 8 (q & 1), dimensions n * 8 + 8 (q >> 1), so
+          // one load gives the B fragments of n and n + 1.
+          const T* v0 = v_t + (kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * S + (lane >> 4) * 8;
 #pragma unroll
-          for (int n = 0; n < D / 8; ++n) {
-            const T* v = v0 + n * 8;
-            mma(o[n], a, pack_pair<T>(v[0], v[S]), pack_pair<T>(v[8 * S], v[9 * S]), T{});
+          for (int n = 0; n < D / 8; n += 2) {
+            uint32_t b[4];
+            ldmatrix_x4_trans(b, v0 + n * 8);
+            mma(o[n], a, b[0], b[1], T{});
+            mma(o[n + 1], a, b[2], b[3], T{});
           }
         }
       }
