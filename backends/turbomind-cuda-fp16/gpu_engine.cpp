@@ -480,6 +480,17 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
       work.push_back({k, -1, 0, 1});
     }
   }
+  // Longest items first: blocks start in item order, and a prompt's last groups (the most keys) starting last left
+  // the GPU waiting on a few long blocks. Items are independent, so their order changes no bit.
+  {
+    // A block's time goes with the keys it walks (its rows share each tile).
+    auto cost = [&](const AttentionWork& w) -> int32_t {
+      if (w.chunk >= 0) return attention_chunk_;
+      return token_pos[group_first[w.group + 1] - 1] + 1;
+    };
+    std::stable_sort(work.begin(), work.end(),
+                     [&](const AttentionWork& a, const AttentionWork& b) { return cost(a) > cost(b); });
+  }
   plan.num_items = static_cast<int>(work.size());
   plan.num_splits = static_cast<int>(splits.size());
   const size_t need = size_t(partial_rows) * s.num_heads * (s.head_dim + 2) * sizeof(float);
