@@ -2,7 +2,8 @@
 # Per-kernel GPU times of decode steps, measured by Nsight Compute (each kernel alone, caches flushed): where a
 # batch-1 step's time goes, kernel by kernel, with the DRAM bytes each one moves. Needs a build-gpu tree (run
 # scripts/gpu/quick-check.sh or `cmake --preset gpu` first) and ncu. Carry .deps.
-#   SHAPE=internlm2-1_8b INPUTS="128 2048" BATCH=1 scripts/gpu/kernel-times.sh
+#   SHAPE=internlm2-1_8b INPUTS="128 2048" BATCH=1 [PREFILL=1] scripts/gpu/kernel-times.sh
+# PREFILL=1 prints the prompt's step too.
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 shape=${SHAPE:-internlm2-1_8b}
@@ -19,4 +20,8 @@ for in_len in ${INPUTS:-128 2048}; do
     --log-level error > "$out/ncu-run-$in_len.log" 2>&1 || { echo "ncu failed:"; tail -5 "$out/ncu-run-$in_len.log"; }
   echo "== $shape, batch ${BATCH:-1}, input $in_len: one decode step, kernel by kernel (ncu; each kernel alone)"
   python3 scripts/gpu/kernel_times_table.py "$log"
+  if [ -n "${PREFILL:-}" ]; then
+    echo "== $shape, batch ${BATCH:-1}, input $in_len: the prefill step, kernel by kernel (ncu; each kernel alone)"
+    python3 scripts/gpu/kernel_times_table.py "$log" prefill
+  fi
 done

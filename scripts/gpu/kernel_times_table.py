@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Reads an Nsight Compute CSV (scripts/gpu/kernel-times.sh) and prints the last complete decode step: each kernel
-family's launches, total time and DRAM traffic, then the step's sum. A step ends at the sampling kernel."""
+"""Reads an Nsight Compute CSV (scripts/gpu/kernel-times.sh) and prints one step: each kernel family's launches,
+total time and DRAM traffic, then the step's sum. A step ends at the sampling kernel. The step is the last complete
+decode step, or with `prefill` as the second argument the first step (the prompt's)."""
 import csv
 import re
 import sys
@@ -26,10 +27,11 @@ def main():
         kernels.setdefault(k, {})[r["Metric Name"]] = float(r["Metric Value"].replace(",", "") or 0)
     items = [(k[1], k[2], k[3], v) for k, v in kernels.items()]
     ends = [i for i, it in enumerate(items) if "sampling" in it[0]]
-    if len(ends) < 2:
-        print("  fewer than two steps in the profile")
+    prefill = len(sys.argv) > 2 and sys.argv[2] == "prefill"
+    if len(ends) < (1 if prefill else 2):
+        print("  not enough steps in the profile")
         return
-    step = items[ends[-2] + 1: ends[-1] + 1]
+    step = items[: ends[0] + 1] if prefill else items[ends[-2] + 1: ends[-1] + 1]
     fam = OrderedDict()
     for name, grid, block, m in step:
         key = (family(name), grid)

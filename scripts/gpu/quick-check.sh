@@ -13,15 +13,15 @@ cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plu
   > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 echo "build: $(( $(date +%s) - start )) s"
 build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
-echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')"
+echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')" | tee "$out/summary.txt"
 grep -E '^\[  FAILED  \]' "$out/gpu_tests.log" | head
 # The runtime tests (batch invariance, prefix caching, vs the cpu engine) with each fast path off or changed.
 for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0; do
   env "$variant" build-gpu/bin/gpu_engine_tests --gtest_filter='GpuRuntime.*:GpuEngine.MatchesTheCpuEngineStepByStep' \
     > "$out/gpu_tests_${variant%%=*}.log" 2>&1
-  echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')"
+  echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')" | tee -a "$out/summary.txt"
 done
-scripts/gpu/check-gold.sh build-gpu/bin/lmrt "$LMRT_TESTDATA_DIR" "$out" | sed 's/^/gold /'
+scripts/gpu/check-gold.sh build-gpu/bin/lmrt "$LMRT_TESTDATA_DIR" "$out" | sed 's/^/gold /' | tee -a "$out/summary.txt"
 dir=$(bench_model internlm2-1_8b)
 build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" \
   --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
@@ -46,4 +46,6 @@ for in_len in 128 2048; do
 done
 grep -h '^\[gpu-table\]' "$out/gpu_tests.log" | sed 's/^\[gpu-table\] /  /'
 grep -h '^\[  FAILED  \]\|Failure\|Expected\|Which is\|  Actual' "$out"/gpu_tests*.log | head -40
+# The test verdicts and the default bench again, last, where a clipped output keeps them.
+cat "$out/summary.txt" "$out/bench.txt"
 echo "total: $(( $(date +%s) - start )) s"
