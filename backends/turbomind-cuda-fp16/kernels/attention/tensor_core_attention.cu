@@ -4,10 +4,11 @@
 // A block is one work item and one KV head: its rows are (token, query head) pairs, token-major, of the item's
 // tokens and the heads that share this KV head, 16 rows per warp, at most 64. Keys come in tiles of 64 absolute
 // positions staged in shared memory (cp.async; the next tile loads while one is used); each warp computes
-// S = Q K^T for its rows, an online softmax over the tile in registers, and O += P V with P rounded to the element
-// type. Tiles are aligned to absolute key positions and never straddle a chunk, so a row's arithmetic depends only
-// on its own token and sequence: which other rows share its block, how the prompt was chunked and how the token
-// was split over blocks change no bit. At the end of a chunk a row's partial is combined into its running state in
+// S = Q K^T for its rows, an online softmax over the tile in registers (base 2, the scale folded into one FMA, the
+// causal mask only on tiles that reach past the group's first token), and O += P V with P rounded to the element type.
+// Tiles are aligned to absolute key positions and never straddle a chunk, so a row's arithmetic depends only on its
+// own token and sequence: which other rows share its block, how the prompt was chunked and how the token was split
+// over blocks change no bit. At the end of a chunk a row's partial is combined into its running state in
 // shared memory (attention_combine.cuh), or written out when the item is one chunk set of a split token; the last
 // of a split token's items to finish then combines them, with the function combine_partials_kernel uses.
 #include <cuda_bf16.h>
@@ -27,6 +28,7 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kRows = kWarps * 16;  // rows of a block
 constexpr int kTile = 64;           // keys of a tile
+constexpr float kLn2 = 0.693147180559945309f;
 
 __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, __half) {
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
@@ -92,8 +94,8 @@ struct Smem {
 template <class T, int D>
 __global__ void __launch_bounds__(kWarps * 32)
     tensor_core_attention_kernel(const T* qkv, int num_heads, TokenLayout tokens, const int32_t* group_first,
-                                 const AttentionWork* work, KvLayout kv, int layer, float scale, int chunk, T* out,
-                                 float* partials, unsigned* split_counters) {
+                                 const AttentionWork* work, KvLayout kv, int layer, float scale_log2, int chunk,
+                                 T* out, float* partials, unsigned* split_counters) {
   constexpr int S = Smem<D>::kStride;
   extern __shared__ __align__(16) unsigned char smem[];
   T* k_s = reinterpret_cast<T*>(smem);  // [2][kTile][S]
@@ -122,9 +124,44 @@ __global__ void __launch_bounds__(kWarps * 32)
     r_head[i] = g * hpg + (r_ok[i] ? r % hpg : 0);
     r_n[i] = r_ok[i] ? tokens.token_pos[r_token[i]] + 1 : 0;
   }
-  const int n_max = tokens.token_pos[t0 + cnt - 1] + 1;  // a group's tokens are consecutive positions
+  // A group's tokens are consecutive positions: its first sees n_min keys, its last n_max.
+  const int n_min = tokens.token_pos[t0] + 1, n_max = tokens.token_pos[t0 + cnt - 1] + 1;
   const int* table = tokens.block_tables + tokens.table_offset[tokens.token_seq[t0]];
-  // The step metadata above was uploaded before the step; q and the KV pool are the previous kernels' work.
+  const int B = kv.block_seq_len;
+  const int c_begin = split ? item.chunk : 0, c_step = split ? item.stride : 1;
+  const int c_end = (n_max + chunk - 1) / chunk;
+  // Keys past the sequence are staged as zeros: P is 0 there, and 0 * garbage could be NaN. When KV blocks hold
+  // whole tiles (block_seq_len a multiple of kTile, as by default), a tile's K (V) rows are one contiguous run.
+  auto stage = [&](int tile, int buf) {
+    T* kd = k_s + buf * kTile * S;
+    T* vd = v_s + buf * kTile * S;
+    if (B % kTile == 0) {
+      const int blk = table[tile / B], slot = tile % B;
+      const T* ks = kv_row<T>(kv, blk, layer, 0, g, slot);
+      const T* vs = kv_row<T>(kv, blk, layer, 1, g, slot);
+#pragma unroll
+      for (int r = 0; r < kTile * (D / 8) / (kWarps * 32); ++r) {
+        const int i = r * kWarps * 32 + threadIdx.x, key = i / (D / 8), piece = i % (D / 8);
+        const bool ok = tile + key < n_max;
+        copy16_async(kd + key * S + piece * 8, ks + (ok ? i * 8 : 0), ok);
+        copy16_async(vd + key * S + piece * 8, vs + (ok ? i * 8 : 0), ok);
+      }
+    } else {
+      for (int i = threadIdx.x; i < kTile * (D / 8); i += blockDim.x) {
+        const int key = i / (D / 8), piece = i - key * (D / 8), j = tile + key;
+        const bool ok = j < n_max;
+        const int blk = ok ? table[j / B] : table[0], slot = ok ? j % B : 0;
+        copy16_async(kd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 0, g, slot) + piece * 8, ok);
+        copy16_async(vd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 1, g, slot) + piece * 8, ok);
+      }
+    }
+    copy_commit();
+  };
+  // The step metadata above was uploaded before the step, and the keys before the group's first token were
+  // written by earlier steps: a first tile of only those loads while the previous kernel finishes. q and the
+  // group's own keys are that kernel's (or an earlier one's) work of this step.
+  const bool prestaged = c_begin < c_end && c_begin * chunk + kTile <= n_min - 1;
+  if (prestaged) stage(c_begin * chunk, 0);
   griddep_enter();
   const bool warp_active = warp * 16 < rows;
   uint32_t qf[D / 16][4];
@@ -140,10 +177,6 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int i = threadIdx.x; i < kRows; i += blockDim.x) run_m[i] = -INFINITY, run_l[i] = 0.f;
   }
 
-  const int B = kv.block_seq_len;
-  const int c_begin = split ? item.chunk : 0, c_step = split ? item.stride : 1;
-  const int c_end = (n_max + chunk - 1) / chunk;
-
   for (int c = c_begin; c < c_end; c += c_step) {
     const int k0 = c * chunk, k1 = min(k0 + chunk, n_max);
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
@@ -151,20 +184,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
 
-    // Keys past the sequence are staged as zeros: P is 0 there, and 0 * garbage could be NaN.
-    auto stage = [&](int tile, int buf) {
-      T* kd = k_s + buf * kTile * S;
-      T* vd = v_s + buf * kTile * S;
-      for (int i = threadIdx.x; i < kTile * (D / 8); i += blockDim.x) {
-        const int key = i / (D / 8), piece = i - key * (D / 8), j = tile + key;
-        const bool ok = j < n_max;
-        const int blk = ok ? table[j / B] : table[0], slot = ok ? j % B : 0;
-        copy16_async(kd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 0, g, slot) + piece * 8, ok);
-        copy16_async(vd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 1, g, slot) + piece * 8, ok);
-      }
-      copy_commit();
-    };
-    stage(k0, 0);
+    if (!prestaged || c != c_begin) stage(k0, 0);
     for (int tile = k0, buf = 0; tile < k1; tile += kTile, buf ^= 1) {
       if (tile + kTile < k1) {
         stage(tile + kTile, buf ^ 1);  // the other buffer: the barrier that ended the last tile freed it
@@ -200,35 +220,39 @@ __global__ void __launch_bounds__(kWarps * 32)
             }
           }
         }
-        // Scale, mask, and the online softmax of each of the lane's two rows (a quad of lanes shares a row).
+        // The online softmax of each of the lane's two rows (a quad of lanes shares a row), in base 2 with the
+        // scale folded in: p = 2^(s * scale_log2 - m), m the running max of s * scale_log2. Only a tile that
+        // reaches past the group's first token needs the causal mask.
+        const bool masked = tile + kTile > n_min;
         float corr[2];
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
+          if (masked) {
+#pragma unroll
+            for (int j = 0; j < kTile / 8; ++j)
+#pragma unroll
+              for (int e = 0; e < 2; ++e)
+                if (tile + j * 8 + 2 * tq + e >= r_n[i]) s[j][2 * i + e] = -INFINITY;
+          }
           float mx = -INFINITY;
 #pragma unroll
-          for (int j = 0; j < kTile / 8; ++j)
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              const int key = tile + j * 8 + 2 * tq + e;
-              float& v = s[j][2 * i + e];
-              v = key < r_n[i] ? __fmul_rn(v, scale) : -INFINITY;
-              mx = fmaxf(mx, v);
-            }
+          for (int j = 0; j < kTile / 8; ++j) mx = fmaxf(mx, fmaxf(s[j][2 * i], s[j][2 * i + 1]));
           mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
           mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-          const float m_new = fmaxf(m[i], mx);
+          const float m_new = fmaxf(m[i], __fmul_rn(mx, scale_log2));
+          const float m_ref = m_new == -INFINITY ? 0.f : m_new;  // a row with no keys yet: every p is 0
           float sum = 0.f;
 #pragma unroll
           for (int j = 0; j < kTile / 8; ++j)
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
               float& v = s[j][2 * i + e];
-              v = m_new == -INFINITY ? 0.f : expf(__fsub_rn(v, m_new));
+              v = exp2f(__fmaf_rn(v, scale_log2, -m_ref));
               sum += v;
             }
           sum += __shfl_xor_sync(0xffffffffu, sum, 1);
           sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-          corr[i] = m_new == -INFINITY ? 1.f : (m[i] == -INFINITY ? 0.f : expf(__fsub_rn(m[i], m_new)));
+          corr[i] = m_new == -INFINITY ? 1.f : (m[i] == -INFINITY ? 0.f : exp2f(__fsub_rn(m[i], m_new)));
           l[i] = __fmaf_rn(l[i], corr[i], sum);
           m[i] = m_new;
         }
@@ -255,23 +279,25 @@ __global__ void __launch_bounds__(kWarps * 32)
       __syncthreads();  // every warp is done with this buffer: the next tile may restage it
     }
     if (!warp_active) continue;
-    // The chunk's partial of each of the lane's rows that has keys in it: written out, or combined.
+    // The chunk's partial of each of the lane's rows that has keys in it: written out, or combined, with its max
+    // in natural-log units as attention_combine.cuh has it.
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const bool has = r_ok[i] && k0 < r_n[i];
       const int r = warp * 16 + gid + 8 * i;
+      const float m_nat = __fmul_rn(m[i], kLn2);
       if (split) {
         if (!has) continue;
         float* part = partials + (static_cast<size_t>(item.partial + c) * num_heads + r_head[i]) * (D + 2);
 #pragma unroll
         for (int n = 0; n < D / 8; ++n)
           *reinterpret_cast<float2*>(part + n * 8 + 2 * tq) = make_float2(o[n][2 * i], o[n][2 * i + 1]);
-        if (tq == 0) part[D] = m[i], part[D + 1] = l[i];
+        if (tq == 0) part[D] = m_nat, part[D + 1] = l[i];
       } else {
         float run = has ? run_m[r] : 0.f;
         __syncwarp();  // every lane of the quad has read the old max before one of them writes it
         if (!has) continue;
-        const CombineFactors f = combine_factors(run, m[i]);
+        const CombineFactors f = combine_factors(run, m_nat);
         float* acc = run_acc + r * A + 2 * tq;
 #pragma unroll
         for (int n = 0; n < D / 8; ++n) {
@@ -331,9 +357,11 @@ void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout&
     return true;
   }();
   (void)configured;
-  const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(D)));
+  // 1/sqrt(D) * log2(e): the softmax runs in base 2.
+  const float scale_log2 = static_cast<float>(1.4426950408889634 / sqrt(static_cast<double>(D)));
   launch_kernel(tensor_core_attention_kernel<T, D>, dim3(num_items, kv.num_kv_heads), dim3(kWarps * 32), bytes, stream,
-                qkv, num_heads, tokens, group_first, work, kv, layer, scale, chunk, out, partials, split_counters);
+                qkv, num_heads, tokens, group_first, work, kv, layer, scale_log2, chunk, out, partials,
+                split_counters);
 }
 
 template <class T>
