@@ -5,6 +5,7 @@
 // for every M and every pairing of rows, so a token's result does not depend on its batch.
 // Weights do not change during a step, so the first round of them is loaded before the kernel waits for the
 // previous one (kernels/launch.cuh); the norm or SiLU that forms X runs per block into shared memory after it.
+#include "../activation/silu_mul.cuh"
 #include "../common.cuh"
 #include "../launch.cuh"
 
@@ -99,7 +100,7 @@ __device__ void stage_rms_norm(const GemvArgs& a, T* stage) {
   }
 }
 
-// X = silu(gate) * up, as kernels/activation/silu_mul.cu computes it, into `stage` ([M][K]).
+// X = silu(gate) * up (activation/silu_mul.cuh), into `stage` ([M][K]).
 template <class T, int M>
 __device__ void stage_silu_mul(const GemvArgs& a, T* stage) {
   const int k = a.k;
@@ -114,7 +115,7 @@ __device__ void stage_silu_mul(const GemvArgs& a, T* stage) {
       uint4 packed;
       T* o = reinterpret_cast<T*>(&packed);
 #pragma unroll
-      for (int e = 0; e < 8; ++e) o[e] = from_f<T>(g[e] / (1.f + expf(-g[e])) * u[e]);
+      for (int e = 0; e < 8; ++e) o[e] = from_f<T>(silu_times(g[e], u[e]));
       *reinterpret_cast<uint4*>(stage + static_cast<size_t>(m) * k + i) = packed;
     }
 }
