@@ -315,35 +315,48 @@ TEST(GpuEngine, AttentionChunksSplitWithoutChangingABit) {
 
 // Attention on tensor cores (the default where head_dim allows) and on CUDA cores, each against the cpu engine:
 // a 300-token prompt, then 16 decode steps fed the cpu engine's tokens, so that both see the same context and a
-// near tie cannot send them down different paths.
+// near tie cannot send them down different paths. Each kernel runs with KV blocks of 32 and of 64 tokens (blocks
+// that hold whole 64-key tiles take the tensor-core kernel's contiguous tile copy), which must give the same bits.
 TEST(GpuEngine, BothAttentionKernelsMatchTheCpuEngine) {
   REQUIRE_GPU();
+  const int steps = 16;
   for (uint32_t head_dim : {64u, 128u}) {
     const fs::path dir = attention_test_model(head_dim);
-    for (const char* tensor_cores : {"1", "0"}) {
-      setenv("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores, 1);
-      StepEngine gpu(kGpu, dir, "dtype: float16\n", 256, 32);
-      unsetenv("LMRT_TM_ATTENTION_TENSOR_CORES");
+    const std::vector<int32_t> prompt = prompt_ids(300, 5);
+    std::vector<lmrt_token_logprobs> want;
+    {
       StepEngine cpu("cpu", dir, "num_threads: 2\n", 256, 32);
-      const std::vector<int32_t> prompt = prompt_ids(300, 5);
-      lmrt_token_logprobs g = gpu.greedy(prompt, 0), c = cpu.greedy(prompt, 0);
+      want.push_back(cpu.greedy(prompt, 0));
+      for (int i = 0; i < steps; ++i)
+        want.push_back(cpu.greedy({want.back().token}, static_cast<uint32_t>(prompt.size() + i)));
+    }
+    for (const char* tensor_cores : {"1", "0"}) {
+      std::vector<lmrt_token_logprobs> got[2];
+      for (int b = 0; b < 2; ++b) {
+        setenv("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores, 1);
+        StepEngine gpu(kGpu, dir, "dtype: float16\n", 256, b ? 64 : 32);
+        unsetenv("LMRT_TM_ATTENTION_TENSOR_CORES");
+        got[b].push_back(gpu.greedy(prompt, 0));
+        for (int i = 0; i < steps; ++i)
+          got[b].push_back(gpu.greedy({want[i].token}, static_cast<uint32_t>(prompt.size() + i)));
+      }
       ErrorStats err;
-      size_t same = 0;
-      const int steps = 16;
+      size_t same = 0, same_blocks = 0;
       for (int i = 0; i < steps; ++i) {
+        const lmrt_token_logprobs &g = got[0][i], &c = want[i];
         for (uint32_t k = 0; k < c.num_top; ++k)
           for (uint32_t m = 0; m < g.num_top; ++m)
             if (g.top_tokens[m] == c.top_tokens[k]) err.add(g.top_logprobs[m], c.top_logprobs[k]);
         same += g.token == c.token;
-        const uint32_t pos = static_cast<uint32_t>(prompt.size() + i);
-        const int32_t next = c.token;
-        g = gpu.greedy({next}, pos);
-        c = cpu.greedy({next}, pos);
       }
-      std::printf("[gpu-table] %s attention head_dim %u vs the cpu engine: max_rel_logprob_err %.3g, greedy %zu/%d\n",
-                  tensor_cores[0] == '1' ? "tensor-core" : "CUDA-core", head_dim, err.max_rel, same, steps);
+      for (size_t k = 0; k < got[0].size(); ++k) same_blocks += same_bits(got[0][k], got[1][k]);
+      std::printf("[gpu-table] %s attention head_dim %u vs the cpu engine: max_rel_logprob_err %.3g, greedy %zu/%d; "
+                  "KV blocks of 64 vs 32 tokens: %zu/%zu bit-identical\n",
+                  tensor_cores[0] == '1' ? "tensor-core" : "CUDA-core", head_dim, err.max_rel, same, steps,
+                  same_blocks, got[0].size());
       EXPECT_LE(err.max_rel, kTol) << "head_dim " << head_dim << ", tensor cores " << tensor_cores;
       EXPECT_GE(same, size_t(steps - 1)) << "head_dim " << head_dim << ", tensor cores " << tensor_cores;
+      EXPECT_EQ(same_blocks, got[0].size()) << "head_dim " << head_dim << ", tensor cores " << tensor_cores;
     }
     fs::remove_all(dir);
   }

@@ -91,6 +91,52 @@ __device__ __forceinline__ void combine_token_head(const float* partials, int fi
   write_output(run, hd, out + size_t(h) * hd);
 }
 
+// The same for `count` heads of a split token from h_first on, a warp per head (warp w takes heads w, w + warps,
+// ...): per element the operations of combine_token_head in the same order, so the same bits, with the heads'
+// loads in flight side by side instead of one head after another (a 7B decode token's four query heads per KV
+// head were four rounds of dependent loads). D is the head dimension.
+template <class T, int D>
+__device__ __forceinline__ void combine_token_heads_by_warp(const float* partials, int first, int chunks,
+                                                            int num_heads, int h_first, int count, T* out) {
+  constexpr int kPerLane = (D + 31) / 32;  // lane x holds dimensions x, x + 32, ...
+  constexpr int kAhead = 16;
+  const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  for (int j = threadIdx.x >> 5; j < count; j += warps) {
+    const int h = h_first + j;
+    float m = -INFINITY, l = 0.f, acc[kPerLane];
+#pragma unroll
+    for (int i = 0; i < kPerLane; ++i) acc[i] = 0.f;
+    for (int c0 = 0; c0 < chunks; c0 += kAhead) {
+      float acc_c[kAhead][kPerLane], m_c[kAhead], l_c[kAhead];
+#pragma unroll
+      for (int c = 0; c < kAhead; ++c) {
+        if (c0 + c >= chunks) break;
+        const float* part = partials + (static_cast<size_t>(first + c0 + c) * num_heads + h) * (D + 2);
+#pragma unroll
+        for (int i = 0; i < kPerLane; ++i) {
+          const int d = lane + 32 * i;
+          acc_c[c][i] = d < D ? __ldcg(part + d) : 0.f;
+        }
+        m_c[c] = __ldcg(part + D), l_c[c] = __ldcg(part + D + 1);
+      }
+#pragma unroll
+      for (int c = 0; c < kAhead; ++c) {
+        if (c0 + c >= chunks) break;
+        const CombineFactors f = combine_factors(m, m_c[c]);
+        l = combine_value(l, l_c[c], f);
+#pragma unroll
+        for (int i = 0; i < kPerLane; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], f);
+      }
+    }
+    const float inv = output_scale(l);
+#pragma unroll
+    for (int i = 0; i < kPerLane; ++i) {
+      const int d = lane + 32 * i;
+      if (d < D) out[size_t(h) * D + d] = from_f<T>(__fmul_rn(acc[i], inv));
+    }
+  }
+}
+
 // One block per (split token, head): its chunks' partials combined in chunk order. A token has
 // min(num_chunks, its own count of chunks) of them.
 template <class T>

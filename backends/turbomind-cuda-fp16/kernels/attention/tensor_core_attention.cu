@@ -10,7 +10,8 @@
 // own token and sequence: which other rows share its block, how the prompt was chunked and how the token was split
 // over blocks change no bit. At the end of a chunk a row's partial is combined into its running state in
 // shared memory (attention_combine.cuh), or written out when the item is one chunk set of a split token; the last
-// of a split token's items to finish then combines them, with the function combine_partials_kernel uses.
+// of a split token's items to finish then combines them, a warp per query head, with the operations
+// combine_partials_kernel uses.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -320,9 +321,8 @@ __global__ void __launch_bounds__(kWarps * 32)
     __syncthreads();
     if (!last) return;
     __threadfence();
-    for (int j = 0; j < hpg; ++j)
-      combine_token_head(partials, item.partial, c_end, num_heads, g * hpg + j, D,
-                         out + static_cast<size_t>(t0) * num_heads * D);
+    combine_token_heads_by_warp<T, D>(partials, item.partial, c_end, num_heads, g * hpg, hpg,
+                                      out + static_cast<size_t>(t0) * num_heads * D);
     if (threadIdx.x == 0) *counter = 0;
     return;
   }
@@ -342,8 +342,6 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
   }
 }
-
-static_assert(kWarps * 32 == kCombineThreads, "a block combines its split tokens with combine_token_head");
 
 template <class T, int D>
 void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout& tokens, const int32_t* group_first,

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# compute-sanitizer over the kernel tests (a few minutes): memcheck of both attention kernels (split, in graphs,
+# KV blocks of 32 and 64 tokens) and the skinny-GEMM chain, racecheck (shared memory) of the attention one. Needs a
+# build-gpu tree with gpu_engine_tests (scripts/gpu/quick-check.sh builds it). Carry .deps. Logs: $out.
+set -uo pipefail
+source "$(dirname "$0")/setup-env.sh"
+run() {  # NAME TOOL FILTER
+  timeout "${LIMIT:-240}" compute-sanitizer --tool "$2" --error-exitcode 9 build-gpu/bin/gpu_engine_tests \
+    --gtest_filter="$3" > "$out/sanitize-$1.log" 2>&1
+  local rc=$?
+  echo "compute-sanitizer $2 ($3): $( [ $rc = 0 ] && echo "0 errors" || echo "exit $rc: $(grep -m1 'ERROR SUMMARY' "$out/sanitize-$1.log")")"
+}
+run memcheck memcheck 'GpuEngine.AttentionChunksSplitWithoutChangingABit:GpuEngine.BothAttentionKernelsMatchTheCpuEngine:GpuEngine.SkinnyGemmAgreesWithCublas'
+run racecheck racecheck 'GpuEngine.BothAttentionKernelsMatchTheCpuEngine'
