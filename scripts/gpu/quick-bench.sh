@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The shortest GPU iteration on one kernel (about a minute of device time): build, the engine tests named by
-# FILTER, then `lmrt bench generation` on the random-weight internlm2-1_8b folder by default and with each of
-# VARIANTS (each NAME=VALUE[,NAME=VALUE...]). Carry .deps. scripts/gpu/quick-check.sh is the fuller check.
-#   FILTER='GpuRuntime.*' VARIANTS="LMRT_TM_GEMV=1" scripts/gpu/quick-bench.sh
+# FILTER, then `lmrt bench generation` on the random-weight folder of each of SHAPES (default internlm2-1_8b) by
+# default and with each of VARIANTS (each NAME=VALUE[,NAME=VALUE...]). Carry .deps. scripts/gpu/quick-check.sh is
+# the fuller check.
+#   FILTER='GpuRuntime.*' VARIANTS="LMRT_TM_GEMV=1" SHAPES="internlm2-1_8b internlm2-7b" scripts/gpu/quick-bench.sh
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
@@ -13,10 +14,13 @@ if [ -n "${FILTER:-}" ]; then
   echo "gpu_engine_tests $FILTER: exit $?"
   grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|actual' "$out/gpu_tests.log" | head -40
 fi
-dir=$(bench_model internlm2-1_8b)
-for variant in default ${VARIANTS:-}; do
-  echo "== $variant"
-  env $([ "$variant" = default ] || echo "${variant//,/ }") build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 \
-    --dtype bfloat16 --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
-    --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --log-level error
+for shape in ${SHAPES:-internlm2-1_8b}; do
+  dir=$(bench_model "$shape")
+  for variant in default ${VARIANTS:-}; do
+    echo "== $shape $variant"
+    env $([ "$variant" = default ] || echo "${variant//,/ }") build-gpu/bin/lmrt bench generation "$dir" \
+      --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" \
+      --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
+      --cache-max-entry-count 0.5 --log-level error | grep -v '^memory'
+  done
 done
