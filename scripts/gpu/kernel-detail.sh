@@ -9,9 +9,13 @@ source "$(dirname "$0")/setup-env.sh"
 shape=${SHAPE:-internlm2-1_8b}
 dir=$(bench_model "$shape")
 ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
-LMRT_TM_CUDA_GRAPHS=0 "$ncu_bin" --clock-control none -k "regex:${KERNEL:-tensor_core_attention_kernel}" \
+kernel=${KERNEL:-tensor_core_attention_kernel}
+log="$out/ncu-detail-$kernel.txt"
+LMRT_TM_CUDA_GRAPHS=0 "$ncu_bin" --clock-control none -k "regex:$kernel" \
   --launch-skip "${SKIP:-5}" --launch-count 1 --section SpeedOfLight --section Occupancy --section LaunchStats \
   --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
   build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1}" \
   --input "${INPUT:-2048}" --output "${OUTPUT:-1}" --warmup 0 --max-batch-size 64 --session-len 4096 \
-  --cache-max-entry-count 0.5 --log-level error 2>&1 | grep -vE '^\s*$|^  *-+ *-+' | grep -vE '^==PROF==' | cut -c1-150
+  --cache-max-entry-count 0.5 --log-level error > "$log" 2>&1
+# The sections' tables and the explanations, without the separator lines.
+grep -vE '^\s*$|^  *-+ *-+|^==PROF==' "$log" | cut -c1-150 | head -"${LINES_MAX:-160}"
