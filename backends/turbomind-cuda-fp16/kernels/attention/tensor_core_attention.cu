@@ -158,10 +158,12 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     copy_commit();
   };
-  // The step metadata above was uploaded before the step, and the keys before the group's first token were
-  // written by earlier steps: a first tile of only those loads while the previous kernel finishes. q and the
-  // group's own keys are that kernel's (or an earlier one's) work of this step.
-  const bool prestaged = c_begin < c_end && c_begin * chunk + kTile <= n_min - 1;
+  // The step metadata above was uploaded before the step. When this group is its sequence's first of the step (a
+  // decode token always is), the keys before its first token were written by earlier steps, so a first tile of
+  // only those loads while the previous kernel finishes; the keys of a later group's predecessors are this step's
+  // RoPE kernel's work, as q is.
+  const bool first_of_seq = t0 == 0 || tokens.token_seq[t0 - 1] != tokens.token_seq[t0];
+  const bool prestaged = first_of_seq && c_begin < c_end && c_begin * chunk + kTile <= n_min - 1;
   if (prestaged) stage(c_begin * chunk, 0);
   griddep_enter();
   const bool warp_active = warp * 16 < rows;
