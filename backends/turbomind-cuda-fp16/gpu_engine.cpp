@@ -87,6 +87,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   flag("LMRT_TM_ATTENTION_SPLIT", attention_split_);
   flag("LMRT_TM_CUDA_GRAPHS", graphs_enabled_);
   flag("LMRT_TM_GEMV", gemv_enabled_);
+  flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
   bool pdl = true;
   flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
@@ -683,7 +684,14 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   const bool chain = gemv_enabled_ && T <= gemv_chain_rows_;
   for (uint32_t l = 0; l < s.num_layers; ++l) {
     const LayerWeights& L = model_->layers[l];
-    if (chain) {
+    if (chain && gemv_rope_) {
+      GemvArgs rope;
+      rope.bias = L.bqkv, rope.rope_cos = ws_.rope_cos, rope.rope_sin = ws_.rope_sin;
+      rope.num_heads = static_cast<int>(s.num_heads), rope.layer = static_cast<int>(l), rope.tokens = tl, rope.kv = kv;
+      decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm, GemvOutput::kRopeKv, ws_.qkv, T, QKV, H,
+                  &rope);
+      prof.mark(stream_, "rms norm + gemm wqkv + rope + KV write");
+    } else if (chain) {
       decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm, GemvOutput::kStore, ws_.qkv, T, QKV, H);
       prof.mark(stream_, "rms norm + gemm wqkv");
     } else {
@@ -694,9 +702,11 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
       gemm(gc, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
       prof.mark(stream_, "gemm wqkv");
     }
-    launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
-                         static_cast<int>(l), stream_);
-    prof.mark(stream_, "rope + KV write");
+    if (!(chain && gemv_rope_)) {
+      launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
+                           static_cast<int>(l), stream_);
+      prof.mark(stream_, "rope + KV write");
+    }
     if (tensor_cores_)
       launch_tensor_core_attention(dt, ws_.qkv, attention.num_items, static_cast<int>(s.num_heads), tl, sp_.group_first,
                                    sp_.attention_work, kv, static_cast<int>(l), attention_chunk_, attention.partials,
@@ -739,8 +749,8 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
 
 // One GEMM of the decode chain (its shapes were checked against the kernel's limits at load: gemv_chain_rows_).
 void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output,
-                            void* y, int m, int n, int k) {
-  GemvArgs a;
+                            void* y, int m, int n, int k, const GemvArgs* rope) {
+  GemvArgs a = rope ? *rope : GemvArgs{};
   a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;

@@ -55,8 +55,9 @@ class GpuEngine {
     float* partials = nullptr;
   };
   void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
+  // `rope`: kRopeKv's arguments past the common ones (its bias, cos/sin tables, layouts and layer), or none.
   void decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output, void* y,
-                   int m, int n, int k);
+                   int m, int n, int k, const GemvArgs* rope = nullptr);
 
   const lmrt::plugin::Host& host_;
   int device_ = 0;
@@ -85,6 +86,7 @@ class GpuEngine {
   // does from itself at another row count.
   bool gemv_enabled_ = true;
   int gemv_chain_rows_ = 0;  // the most tokens a step may have to take the chain (0: the model's shapes do not suit it)
+  bool gemv_rope_ = true;    // the chain's QKV GEMM applies RoPE and writes the KV pool itself (LMRT_TM_GEMV_ROPE)
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
 

@@ -423,6 +423,29 @@ TEST(GpuEngine, SkinnyGemmAgreesWithCublas) {
   }
 }
 
+// The chain's QKV GEMM applies RoPE and the KV write itself (LMRT_TM_GEMV_ROPE, on by default) with the RoPE
+// kernel's function on the values the GEMM would have stored: the same bits as the separate kernel, eager and in
+// decode graphs, with and without a q/k/v bias (tiny-qwen2 has one).
+TEST(GpuEngine, RopeInTheSkinnyGemmChangesNoBit) {
+  REQUIRE_GPU();
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    size_t same_all = 0, total = 0;
+    for (const char* graphs : {"0", "1"}) {
+      const auto apart = run_decode(dir, 3, graphs, {{"LMRT_TM_GEMV", "1"}, {"LMRT_TM_GEMV_ROPE", "0"}});
+      const auto fused = run_decode(dir, 3, graphs, {{"LMRT_TM_GEMV", "1"}, {"LMRT_TM_GEMV_ROPE", "1"}});
+      ASSERT_EQ(apart.size(), 21u);
+      ASSERT_EQ(fused.size(), apart.size());
+      size_t same = 0;
+      for (size_t k = 0; k < apart.size(); ++k) same += same_bits(apart[k], fused[k]);
+      EXPECT_EQ(same, apart.size()) << model << " graphs " << graphs;
+      same_all += same, total += apart.size();
+    }
+    std::printf("[gpu-table] rope in the skinny gemm %s: %zu/%zu outputs bit-identical to the RoPE kernel (eager, "
+                "graphs)\n", model, same_all, total);
+  }
+}
+
 // Programmatic dependent launch (on by default on sm_90) lets a kernel start while the previous one finishes; a
 // kernel that touched the previous one's output before waiting for it would race. Off and on give the same bits,
 // on the cuBLAS path and the skinny-GEMM chain, eager and in decode graphs, with CUDA-core attention too.
@@ -463,7 +486,8 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV", "2"},
                                                        {"LMRT_TM_PDL", "true"},
                                                        {"LMRT_TM_ATTENTION_TENSOR_CORES", "yes"},
-                                                       {"LMRT_TM_PROFILE", "kernels"}};
+                                                       {"LMRT_TM_PROFILE", "kernels"},
+                                                       {"LMRT_TM_GEMV_ROPE", "2"}};
   for (const auto& [name, value] : cases) {
     setenv(name, value, 1);
     std::string message;

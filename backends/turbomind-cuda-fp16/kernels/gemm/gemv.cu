@@ -8,6 +8,7 @@
 #include "../activation/silu_mul.cuh"
 #include "../common.cuh"
 #include "../launch.cuh"
+#include "../rope/rope_pair.cuh"
 
 #include <algorithm>
 
@@ -136,13 +137,22 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
   const int slice_len = (pieces + splits - 1) / splits;
   const int p_begin = min(pieces, slice * slice_len), p_end = min(pieces, p_begin + slice_len);
   const int len = p_end - p_begin, rounds = (len + 32 * kUnroll - 1) / (32 * kUnroll);
-  // This warp's first row in tile t, and its row pointers there.
+  // This warp's first row in tile t, and its row pointers there. For kRopeKv, row 2p + r is row i + r * half of
+  // head h, where p = h * half + i: a warp's two rows are a rotate-half pair.
   auto first_row = [&](int t) { return t * rows_per_tile + (warp / splits) * kRows; };
+  auto weight_row = [&](int row) {
+    if constexpr (OUT == GemvOutput::kRopeKv) {
+      const int half = a.kv.head_dim / 2, p = row >> 1, h = p / half;
+      return h * a.kv.head_dim + (p - h * half) + (row & 1) * half;
+    } else {
+      return row;
+    }
+  };
   auto aim = [&](int t, const uint4* (&wr)[kRows]) {
     const int n0 = first_row(t);
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
-      wr[r] = reinterpret_cast<const uint4*>(w + static_cast<size_t>(min(n0 + r, n - 1)) * k) + p_begin;
+      wr[r] = reinterpret_cast<const uint4*>(w + static_cast<size_t>(weight_row(min(n0 + r, n - 1))) * k) + p_begin;
   };
   int tile = blockIdx.x;
   const uint4* wr[kRows];
@@ -228,20 +238,35 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
       __syncthreads();  // slice_sum is the next tile's
     }
     if (!active || lane != 0 || slice != 0) continue;
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
+    if constexpr (OUT == GemvOutput::kRopeKv) {
+      static_assert(kRows == 2, "a warp's rows are one rotate-half pair");
+      const int half = a.kv.head_dim / 2, p = n0 >> 1, h = p / half, i = p - h * half;
 #pragma unroll
       for (int m = 0; m < M; ++m) {
-        if (n0 + r >= n || m >= a.m) continue;
-        const float v = acc[r][m];
-        const size_t at = static_cast<size_t>(m) * n + n0 + r;
-        if constexpr (OUT == GemvOutput::kStore)
-          static_cast<T*>(a.y)[at] = from_f<T>(v);
-        else if constexpr (OUT == GemvOutput::kStoreF32)
-          static_cast<float*>(a.y)[at] = v;
-        else
-          static_cast<float*>(a.y)[at] += to_f(from_f<T>(v));  // as the unfused path adds the stored DType output
+        if (m >= a.m) break;
+        int block, slot;
+        kv_place(a.tokens, a.kv, m, block, slot);
+        // As the RoPE kernel reads them: the GEMM's outputs rounded to DType.
+        rope_store_pair<T>(to_f(from_f<T>(acc[0][m])), to_f(from_f<T>(acc[1][m])), static_cast<const T*>(a.bias), h,
+                           i, a.rope_cos + size_t(m) * half, a.rope_sin + size_t(m) * half,
+                           static_cast<T*>(a.y) + size_t(m) * n, a.num_heads, a.kv, a.layer, block, slot);
       }
+    } else {
+#pragma unroll
+      for (int r = 0; r < kRows; ++r)
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+          if (n0 + r >= n || m >= a.m) continue;
+          const float v = acc[r][m];
+          const size_t at = static_cast<size_t>(m) * n + n0 + r;
+          if constexpr (OUT == GemvOutput::kStore)
+            static_cast<T*>(a.y)[at] = from_f<T>(v);
+          else if constexpr (OUT == GemvOutput::kStoreF32)
+            static_cast<float*>(a.y)[at] = v;
+          else
+            static_cast<float*>(a.y)[at] += to_f(from_f<T>(v));  // as the unfused path adds the stored DType output
+        }
+    }
   }
 }
 
@@ -312,6 +337,7 @@ bool by_pairing(const void* w, const GemvArgs& a, cudaStream_t stream) {
   else if (a.input == I::kPlain && a.output == O::kAddResidual) launch<T, M, I::kPlain, O::kAddResidual>(w, a, stream);
   else if (a.input == I::kRmsNorm && a.output == O::kStore) launch<T, M, I::kRmsNorm, O::kStore>(w, a, stream);
   else if (a.input == I::kSiluMul && a.output == O::kAddResidual) launch<T, M, I::kSiluMul, O::kAddResidual>(w, a, stream);
+  else if (a.input == I::kRmsNorm && a.output == O::kRopeKv) launch<T, M, I::kRmsNorm, O::kRopeKv>(w, a, stream);
   else return false;
   return true;
 }
@@ -322,7 +348,7 @@ bool prepare_pairings() {
   using O = GemvOutput;
   return prepare<T, M, I::kPlain, O::kStore>() && prepare<T, M, I::kPlain, O::kStoreF32>() &&
          prepare<T, M, I::kPlain, O::kAddResidual>() && prepare<T, M, I::kRmsNorm, O::kStore>() &&
-         prepare<T, M, I::kSiluMul, O::kAddResidual>();
+         prepare<T, M, I::kSiluMul, O::kAddResidual>() && prepare<T, M, I::kRmsNorm, O::kRopeKv>();
 }
 
 template <class T>
@@ -340,6 +366,10 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 
 bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream) {
   if (a.m < 1 || a.m > kMaxGemvRows || a.n <= 0 || a.k <= 0 || a.k % 8 != 0 || !aligned16(w) || !a.y) return false;
   if (staged_x_bytes(a) > kMaxGemvStageBytes) return false;
+  if (a.output == GemvOutput::kRopeKv &&
+      (a.kv.head_dim < 2 || a.kv.head_dim % 2 != 0 || a.n % a.kv.head_dim != 0 ||
+       a.n != (a.num_heads + 2 * a.kv.num_kv_heads) * a.kv.head_dim || !a.rope_cos || !a.rope_sin || !a.kv.data))
+    return false;
   switch (a.input) {
     case GemvInput::kPlain:
     case GemvInput::kSiluMul:

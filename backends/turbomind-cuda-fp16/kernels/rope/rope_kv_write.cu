@@ -1,6 +1,7 @@
 // RoPE (rotate-half pairing) fused with the q/k/v bias and the paged KV write.
 #include "../common.cuh"
 #include "../launch.cuh"
+#include "rope_pair.cuh"
 
 namespace lmrt::tm {
 namespace {
@@ -19,40 +20,24 @@ __global__ void rope_table_kernel(const int32_t* token_pos, const int32_t* token
   }
 }
 
-// One thread per (token, head of q|k|v, pair i): elements i and i + half of the head. A token's pairs are spread
-// over blockIdx.y blocks, so that a decode step's few tokens still run one round of loads per thread.
+// One thread per (token, head of q|k|v, pair i): elements i and i + half of the head (rope_pair.cuh). A token's
+// pairs are spread over blockIdx.y blocks, so that a decode step's few tokens still run one round of loads per
+// thread.
 template <class T>
 __global__ void rope_kv_write_kernel(T* qkv, const T* bias, const float* cos_t, const float* sin_t, int num_heads,
                                      TokenLayout tokens, KvLayout kv, int layer) {
   const int t = blockIdx.x;
   const int hd = kv.head_dim, half = hd / 2, kvh = kv.num_kv_heads;
   const int heads_total = num_heads + 2 * kvh;
-  const int row = (num_heads + 2 * kvh) * hd;
+  const int row = heads_total * hd;
   T* x = qkv + static_cast<size_t>(t) * row;
-  const int pos = tokens.token_pos[t];
-  const int seq = tokens.token_seq[t];
-  const int block = tokens.block_tables[tokens.table_offset[seq] + pos / kv.block_seq_len];
-  const int slot = pos % kv.block_seq_len;
+  int block, slot;
+  kv_place(tokens, kv, t, block, slot);
   griddep_enter();
   for (int w = blockIdx.y * blockDim.x + threadIdx.x; w < heads_total * half; w += gridDim.y * blockDim.x) {
     const int h = w / half, i = w % half;
-    const int e0 = h * hd + i, e1 = e0 + half;
-    float a = to_f(x[e0]), b = to_f(x[e1]);
-    if (bias) a += to_f(bias[e0]), b += to_f(bias[e1]);
-    if (h < num_heads + kvh) {  // q and k rotate
-      const float c = cos_t[size_t(t) * half + i], s = sin_t[size_t(t) * half + i];
-      const float ra = a * c - b * s, rb = b * c + a * s;
-      a = ra, b = rb;
-    }
-    if (h < num_heads) {
-      x[e0] = from_f<T>(a), x[e1] = from_f<T>(b);
-    } else {
-      const int is_v = h >= num_heads + kvh;
-      const int g = h - num_heads - is_v * kvh;
-      const size_t base = ((((size_t(block) * kv.num_layers + layer) * 2 + is_v) * kvh + g) * kv.block_seq_len + slot) * hd;
-      T* dst = static_cast<T*>(kv.data) + base;
-      dst[i] = from_f<T>(a), dst[i + half] = from_f<T>(b);
-    }
+    rope_store_pair<T>(to_f(x[h * hd + i]), to_f(x[h * hd + i + half]), bias, h, i, cos_t + size_t(t) * half,
+                       sin_t + size_t(t) * half, x, num_heads, kv, layer, block, slot);
   }
 }
 
