@@ -215,6 +215,8 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
   const size_t z = take(rows * s.vocab_size * 4);
   const size_t p = take(rows * s.vocab_size * 8);
   const size_t sc = take(tokens * s.num_kv_heads * 4);
+  const size_t ss = take(rows * kSamplingSlices * sizeof(SamplingSlice));
+  const size_t scnt = take(rows * 4);
   if (w) {
     char* b = w->buffer.as<char>();
     w->x = reinterpret_cast<float*>(b + x);
@@ -231,6 +233,8 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
     w->z = reinterpret_cast<float*>(b + z);
     w->p = reinterpret_cast<double*>(b + p);
     w->split_counters = reinterpret_cast<unsigned*>(b + sc);
+    w->sample_slices = reinterpret_cast<SamplingSlice*>(b + ss);
+    w->sample_counters = reinterpret_cast<unsigned*>(b + scnt);
   }
   return off;
 }
@@ -248,6 +252,7 @@ void GpuEngine::ensure_workspace(size_t tokens, size_t rows) {
   workspace_bytes(tokens, rows, &ws_);
   check_cuda(cudaMemsetAsync(ws_.split_counters, 0, tokens * model_->shape.num_kv_heads * sizeof(unsigned), stream_),
              "clearing the attention split counters");
+  check_cuda(cudaMemsetAsync(ws_.sample_counters, 0, rows * sizeof(unsigned), stream_), "clearing the sampling counters");
 }
 
 void GpuEngine::capacity(const lmrt_capacity_query& q, lmrt_capacity& out) {
@@ -533,7 +538,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     }
     h_results_.ensure(d_results_.bytes());
     launch_sampling(ws_.logits, static_cast<int>(s.vocab_size), sp_.rows, static_cast<int>(R), sp_.penalties, sp_.banned,
-                    ws_.z, ws_.p, d_results_.as<SampleResult>(), stream_);
+                    ws_.z, ws_.p, ws_.sample_slices, ws_.sample_counters, d_results_.as<SampleResult>(), stream_);
     check_cuda(cudaGetLastError(), "launching the sampling kernel");
     profile_->after_sampling(stream_);
     check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), R * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),
@@ -620,7 +625,7 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
     try {
       forward(static_cast<int>(B), static_cast<int>(B), plan);
       launch_sampling(ws_.logits, vocab, sp_.rows, static_cast<int>(B), sp_.penalties, sp_.banned, ws_.z, ws_.p,
-                      d_results_.as<SampleResult>(), stream_);
+                      ws_.sample_slices, ws_.sample_counters, d_results_.as<SampleResult>(), stream_);
     } catch (const std::exception& ex) {
       failure = ex.what();  // the capture must still be ended, or the stream stays unusable
     }

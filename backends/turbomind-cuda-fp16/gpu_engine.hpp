@@ -47,6 +47,8 @@ class GpuEngine {
     float* z = nullptr;       // sampling scratch [rows][vocab]
     double* p = nullptr;      // sampling scratch [rows][vocab]
     unsigned* split_counters = nullptr;  // tensor-core attention's split tokens [tokens][kv heads], zero between steps
+    SamplingSlice* sample_slices = nullptr;  // [rows][kSamplingSlices]
+    unsigned* sample_counters = nullptr;     // [rows], zero between steps
   };
   uint64_t workspace_bytes(size_t tokens, size_t rows, Workspace* layout) const;
   void ensure_workspace(size_t tokens, size_t rows);

@@ -143,8 +143,11 @@ void set_programmatic_dependent_launch(bool on);
 struct SampleRow;
 struct PenaltyEntry;
 struct SampleResult;
+struct SamplingSlice;
+// `slices`: [num_rows][kSamplingSlices]; `counters`: [num_rows], zero before the first launch (each row's last
+// block sets its counter back to zero).
 void launch_sampling(const float* logits, int vocab, const SampleRow* rows, int num_rows, const PenaltyEntry* penalties,
-                     const int32_t* banned, float* z_scratch, double* p_scratch, SampleResult* results,
-                     cudaStream_t stream);
+                     const int32_t* banned, float* z_scratch, double* p_scratch, SamplingSlice* slices,
+                     unsigned* counters, SampleResult* results, cudaStream_t stream);
 
 }  // namespace lmrt::tm

@@ -1,4 +1,5 @@
-// GPU sampling: one block of 1024 threads per sampled row. Instead of sorting the vocabulary,
+// GPU sampling: kSamplingSlices blocks of 1024 threads per sampled row take its first pass (normalizer and
+// argmax), then the row's last block samples it (sampling.hpp). Instead of sorting the vocabulary,
 // the truncations work on thresholds: a binary search over the order-preserving 32-bit key of
 // the (penalized) logit finds the boundary value, and ties at the boundary are taken in
 // increasing id order, which is exactly the cpu engine's "decreasing value, ties by increasing
@@ -92,11 +93,22 @@ __device__ uint32_t search_key(uint32_t lo, Pred pred) {
   return lo;
 }
 
+__device__ __forceinline__ unsigned long long value_id_key(float v, int i) {
+  return (static_cast<unsigned long long>(fkey(v)) << 32) | (0xffffffffu - uint32_t(i));
+}
+__device__ __forceinline__ int key_id(unsigned long long key) {
+  return static_cast<int>(0xffffffffu - static_cast<uint32_t>(key & 0xffffffffu));
+}
+
+// grid (kSamplingSlices, rows): block (b, row) takes slice b of the row's vocabulary first (sampling.hpp).
 __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits, int V, const SampleRow* rows,
                                                             const PenaltyEntry* penalties, const int32_t* banned,
-                                                            float* z_scratch, double* p_scratch, SampleResult* results) {
+                                                            float* z_scratch, double* p_scratch,
+                                                            SamplingSlice* slices, unsigned* counters,
+                                                            SampleResult* results) {
   __shared__ Scratch s;
-  const int row = blockIdx.x;
+  __shared__ bool last;
+  const int row = blockIdx.y, slice = blockIdx.x;
   const SampleRow r = rows[row];
   const float* L = logits + size_t(row) * V;
   griddep_enter();
@@ -104,15 +116,51 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
   double* P = p_scratch + size_t(row) * V;
   const int tid = threadIdx.x;
 
-  // log_softmax normalizer of the raw logits.
+  // This block's slice of the raw logits: max, best (value, id) key, then the sum of exp(L - max) (exp in fp32,
+  // each term to an ulp, summed in fp64: a double exp per vocabulary entry costs more than the rest of a greedy
+  // step's sampling).
+  {
+    const int per = (V + kSamplingSlices - 1) / kSamplingSlices;
+    const int b0 = min(V, slice * per), b1 = min(V, b0 + per);
+    float mx = -INFINITY;
+    unsigned long long best = 0;
+    for (int i = b0 + tid; i < b1; i += kThreads) {
+      const float v = L[i];
+      mx = fmaxf(mx, v);
+      const unsigned long long k = value_id_key(v, i);
+      best = k > best ? k : best;
+    }
+    mx = block_reduce(mx, s.f, [](float a, float b) { return fmaxf(a, b); });
+    best = block_max_u64(best, s);
+    double sum = 0.0;
+    if (mx != -INFINITY)
+      for (int i = b0 + tid; i < b1; i += kThreads) sum += static_cast<double>(expf(L[i] - mx));
+    sum = block_sum_double(sum, s);
+    if (tid == 0) slices[size_t(row) * kSamplingSlices + slice] = SamplingSlice{mx, sum, best};
+  }
+  // The row's last block to finish goes on with the whole row.
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) last = atomicAdd(&counters[row], 1u) == static_cast<unsigned>(kSamplingSlices - 1);
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  if (tid == 0) counters[row] = 0;
+
+  // log_softmax normalizer of the raw logits, and their argmax, from the slices in slice order.
+  const SamplingSlice* sl = slices + size_t(row) * kSamplingSlices;
   float mx = -INFINITY;
-  for (int i = tid; i < V; i += kThreads) mx = fmaxf(mx, L[i]);
-  mx = block_reduce(mx, s.f, [](float a, float b) { return fmaxf(a, b); });
+  unsigned long long best_raw = 0;
+  for (int j = 0; j < kSamplingSlices; ++j) {
+    mx = fmaxf(mx, __ldcg(&sl[j].max));
+    const unsigned long long b = __ldcg(&sl[j].best);
+    best_raw = b > best_raw ? b : best_raw;
+  }
   double sum = 0.0;
-  // exp in fp32 (each term to an ulp), summed in fp64: a double exp per vocabulary entry costs more than the
-  // rest of a greedy step's sampling.
-  for (int i = tid; i < V; i += kThreads) sum += static_cast<double>(expf(L[i] - mx));
-  sum = block_sum_double(sum, s);
+  for (int j = 0; j < kSamplingSlices; ++j) {
+    const float m = __ldcg(&sl[j].max);
+    if (m != -INFINITY) sum += __ldcg(&sl[j].sum) * exp(static_cast<double>(m) - static_cast<double>(mx));
+  }
   const double log_normalizer = mx + log(sum);
 
   // Penalties (each distinct token by one thread, so no races) and bans, on a copy of the logits; without them
@@ -140,13 +188,16 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
 
   int token = -1;
   if (r.temperature <= 0.f) {
-    unsigned long long best = 0;
-    for (int i = tid; i < V; i += kThreads) {
-      const unsigned long long k = (static_cast<unsigned long long>(fkey(Zr[i])) << 32) | (0xffffffffu - uint32_t(i));
-      best = k > best ? k : best;
+    unsigned long long best = best_raw;
+    if (modified) {
+      best = 0;
+      for (int i = tid; i < V; i += kThreads) {
+        const unsigned long long k = value_id_key(Zr[i], i);
+        best = k > best ? k : best;
+      }
+      best = block_max_u64(best, s);
     }
-    best = block_max_u64(best, s);
-    token = static_cast<int>(0xffffffffu - static_cast<uint32_t>(best & 0xffffffffu));
+    token = key_id(best);
   } else {
     const double inv_t = 1.0 / static_cast<double>(r.temperature);
     const uint32_t kNegInfKey = fkey(-INFINITY);
@@ -256,13 +307,13 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
   for (int k = 0; k < num_top; ++k) {
     unsigned long long best = 0;
     for (int i = tid; i < V; i += kThreads) {
-      const unsigned long long key = (static_cast<unsigned long long>(fkey(L[i])) << 32) | (0xffffffffu - uint32_t(i));
+      const unsigned long long key = value_id_key(L[i], i);
       if (key < prev && key > best) best = key;
     }
     best = block_max_u64(best, s);
     prev = best;
     if (tid == 0) {
-      const int id = static_cast<int>(0xffffffffu - static_cast<uint32_t>(best & 0xffffffffu));
+      const int id = key_id(best);
       results[row].top_tokens[k] = id;
       results[row].top_logprobs[k] = static_cast<float>(static_cast<double>(L[id]) - log_normalizer);
     }
@@ -277,11 +328,11 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(const float* logits,
 }  // namespace
 
 void launch_sampling(const float* logits, int vocab, const SampleRow* rows, int num_rows, const PenaltyEntry* penalties,
-                     const int32_t* banned, float* z_scratch, double* p_scratch, SampleResult* results,
-                     cudaStream_t stream) {
+                     const int32_t* banned, float* z_scratch, double* p_scratch, SamplingSlice* slices,
+                     unsigned* counters, SampleResult* results, cudaStream_t stream) {
   if (num_rows <= 0) return;
-  launch_kernel(sampling_kernel, dim3(num_rows), dim3(kThreads), 0, stream, logits, vocab, rows, penalties, banned,
-                z_scratch, p_scratch, results);
+  launch_kernel(sampling_kernel, dim3(kSamplingSlices, num_rows), dim3(kThreads), 0, stream, logits, vocab, rows,
+                penalties, banned, z_scratch, p_scratch, slices, counters, results);
 }
 
 }  // namespace lmrt::tm

@@ -11,6 +11,16 @@ namespace lmrt::tm {
 
 constexpr int kMaxTopLogprobs = 20;
 
+// The first pass over a row runs in kSamplingSlices blocks, one slice of the vocabulary each (a fixed split, so a
+// row's result does not depend on the batch): its max, its sum of exp(logit - max) and its best (value, id) key.
+// The last of a row's blocks to finish combines them in slice order and samples.
+constexpr int kSamplingSlices = 8;
+struct SamplingSlice {
+  float max;
+  double sum;
+  unsigned long long best;
+};
+
 struct SampleRow {
   float temperature;
   int32_t top_k;
