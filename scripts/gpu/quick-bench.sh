@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The shortest GPU iteration on one kernel (about a minute of device time): build, the engine tests named by
-# FILTER, then `lmrt bench generation` on the random-weight folder of each of SHAPES (default internlm2-1_8b) by
-# default and with each of VARIANTS (each NAME=VALUE[,NAME=VALUE...]). Carry .deps. scripts/gpu/quick-check.sh is
-# the fuller check.
+# FILTER (killed after TEST_LIMIT seconds, default 300, so that a hung kernel leaves the rest of the call), then
+# `lmrt bench generation` on the random-weight folder of each of SHAPES (default internlm2-1_8b) by default and
+# with each of VARIANTS (each NAME=VALUE[,NAME=VALUE...]). Carry .deps. scripts/gpu/quick-check.sh is the fuller
+# check.
 #   FILTER='GpuRuntime.*' VARIANTS="LMRT_TM_GEMV=1" SHAPES="internlm2-1_8b internlm2-7b" scripts/gpu/quick-bench.sh
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
@@ -10,7 +11,7 @@ cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -
 cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 gpu_engine_tests \
   > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 if [ -n "${FILTER:-}" ]; then
-  build-gpu/bin/gpu_engine_tests --gtest_filter="$FILTER" > "$out/gpu_tests.log" 2>&1
+  timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="$FILTER" > "$out/gpu_tests.log" 2>&1
   echo "gpu_engine_tests $FILTER: exit $?"
   grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|actual' "$out/gpu_tests.log" | head -40
 fi
