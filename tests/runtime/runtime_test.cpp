@@ -339,6 +339,74 @@ TEST(Runtime, OverlongPromptIsRejectedWithTheLengths) {
   EXPECT_EQ(run_all(rt, {{1, 403, 407, 261, 378}}, greedy(3))[0].tokens.size(), 3u);
 }
 
+// A model folder whose embedding has 8 rows more than its tokenizer has ids (as Qwen2 pads 151646 to 152064),
+// built so that greedy decoding picks padded id 515 at every step: every layer's output projections are zero, so
+// the final hidden state is the embedding (all ones), and only the LM head's row 515 is non-zero.
+fs::path write_padded_vocab_model(const fs::path& dir) {
+  constexpr int kVocab = 520, kHidden = 64, kKv = 32, kInter = 64;
+  fs::create_directories(dir);
+  for (const char* f : {"tokenizer.model", "tokenizer_config.json"})
+    fs::copy_file(kTestdata / "models" / "stories260k" / f, dir / f, fs::copy_options::overwrite_existing);
+  std::ofstream(dir / "config.json") << R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+    "hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 8,
+    "num_key_value_heads": 4, "vocab_size": 520, "max_position_embeddings": 512, "rms_norm_eps": 1e-05,
+    "rope_theta": 10000.0, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2,
+    "tie_word_embeddings": false, "torch_dtype": "float32"})";
+  std::string header = "{", data;
+  auto add = [&](const std::string& name, int rows, int cols, auto value) {
+    std::vector<float> v(size_t(rows) * cols);
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) v[size_t(r) * cols + c] = value(r);
+    const size_t begin = data.size();
+    data.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+    if (header.size() > 1) header += ",";
+    header += "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[" +
+              (rows == 1 ? std::to_string(cols) : std::to_string(rows) + "," + std::to_string(cols)) +
+              "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+  };
+  auto ones = [](int) { return 1.f; };
+  auto zeros = [](int) { return 0.f; };
+  add("model.embed_tokens.weight", kVocab, kHidden, ones);
+  add("model.layers.0.input_layernorm.weight", 1, kHidden, ones);
+  add("model.layers.0.self_attn.q_proj.weight", kHidden, kHidden, zeros);
+  add("model.layers.0.self_attn.k_proj.weight", kKv, kHidden, zeros);
+  add("model.layers.0.self_attn.v_proj.weight", kKv, kHidden, zeros);
+  add("model.layers.0.self_attn.o_proj.weight", kHidden, kHidden, zeros);
+  add("model.layers.0.post_attention_layernorm.weight", 1, kHidden, ones);
+  add("model.layers.0.mlp.gate_proj.weight", kInter, kHidden, zeros);
+  add("model.layers.0.mlp.up_proj.weight", kInter, kHidden, zeros);
+  add("model.layers.0.mlp.down_proj.weight", kHidden, kInter, zeros);
+  add("model.norm.weight", 1, kHidden, ones);
+  add("lm_head.weight", kVocab, kHidden, [](int r) { return r == 515 ? 1.f : 0.f; });
+  header += "}";
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((uint64_t(header.size()) >> (8 * i)) & 0xff);
+  std::ofstream(dir / "model.safetensors", std::ios::binary) << file << header << data;
+  return dir;
+}
+
+// A generated id past the tokenizer's vocabulary (a padded embedding row) has no text, as Hugging Face tokenizers
+// decode it, and stays in the output ids; it used to throw inside the scheduler, which then stopped the runtime
+// and cancelled every request.
+TEST(Runtime, PaddedVocabularyIdsStreamNoTextAndTheRuntimeGoesOn) {
+  REQUIRE_TESTDATA();
+  const fs::path dir = write_padded_vocab_model(fs::temp_directory_path() /
+                                                ("lmrt-padded-vocab-" + std::to_string(std::random_device{}())));
+  {
+    Runtime rt(Deployment::parse("model:\n  path: " + dir.string() +
+                                     "\nengine:\n  backend: cpu\n  session_len: 256\nlog_level: error\n",
+                                 "test", ""));
+    ASSERT_EQ(rt.tokenizer().vocab_size(), 512);
+    for (int round = 0; round < 2; ++round) {
+      const Outcome out = run_all(rt, {{1, 403, 407}}, greedy(4))[0];
+      EXPECT_EQ(out.finish, LMRT_FINISH_LENGTH) << out.message;
+      EXPECT_EQ(out.tokens, (std::vector<int32_t>{515, 515, 515, 515}));
+      EXPECT_EQ(out.text, "");
+    }
+  }
+  fs::remove_all(dir);
+}
+
 TEST(Runtime, StopRules) {
   REQUIRE_TESTDATA();
   Runtime rt(deployment());

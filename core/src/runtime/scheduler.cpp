@@ -310,7 +310,9 @@ void Runtime::Impl::handle_token(Request& r, const lmrt_token_logprobs& out) {
   ev.kind = LMRT_EVENT_DELTA;
   ev.tokens.push_back(tok);
   if (r.gen.logprobs) ev.logprobs.push_back(out);
-  std::string piece = r.detok->push(tok);
+  // A model's embedding may have more rows than its tokenizer has ids (Qwen2 pads 151646 to 152064): such an id
+  // has no text, as Hugging Face tokenizers decode it, but stays in the output ids.
+  std::string piece = tok < tokenizer->vocab_size() ? r.detok->push(tok) : std::string();
   auto res = r.stops->push(piece);
   ev.text = std::move(res.emit);
   if (res.stopped) {
