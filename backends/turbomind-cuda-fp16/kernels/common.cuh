@@ -33,6 +33,16 @@ __device__ __forceinline__ void griddep_enter() {
   griddep_launch_dependents();
 }
 
+// Where slot `slot` of K (is_v 0) or V (1) of KV head g of pool block `block` starts (kernels/README.md has the
+// layout). T const-qualified for reads.
+template <class T>
+__device__ __forceinline__ T* kv_slot(const KvLayout& kv, int block, int layer, int is_v, int g, int slot) {
+  const size_t base =
+      ((((size_t(block) * kv.num_layers + layer) * 2 + is_v) * kv.num_kv_heads + g) * kv.block_seq_len + slot) *
+      kv.head_dim;
+  return static_cast<T*>(kv.data) + base;
+}
+
 __device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
 __device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
 template <class T>

@@ -1,20 +1,12 @@
-// What both attention kernels share: where a K/V row lives in the paged pool, and how a token's chunk partials
-// (max, sum, unnormalized output) are combined in chunk order, element by element with explicit roundings, so that
-// a token combined in registers and one combined from its written partials get the same bits.
+// What both attention kernels share: how a token's chunk partials (max, sum, unnormalized output) are combined in
+// chunk order, element by element with explicit roundings, so that a token combined in registers and one combined
+// from its written partials get the same bits.
 #pragma once
 
 #include "../common.cuh"
 #include "../launch.cuh"
 
 namespace lmrt::tm {
-
-template <class T>
-__device__ __forceinline__ const T* kv_row(const KvLayout& kv, int block, int layer, int is_v, int g, int slot) {
-  const size_t base =
-      ((((size_t(block) * kv.num_layers + layer) * 2 + is_v) * kv.num_kv_heads + g) * kv.block_seq_len + slot) *
-      kv.head_dim;
-  return static_cast<const T*>(kv.data) + base;
-}
 
 // The factors that rescale the running state (max m) and a chunk's partial (max m_c); m becomes max(m, m_c).
 struct CombineFactors {

@@ -70,7 +70,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
       for (int qi = 0; qi < G; ++qi) dot[qi] = 0.f;
       if (j < n_max) {
-        const T* k = kv_row<T>(kv, table[j / B], layer, 0, g, j % B);
+        const T* k = kv_slot<const T>(kv, table[j / B], layer, 0, g, j % B);
         if (vec) {
           for (int d = 0; d < hd; d += 8) {
             float kf[8];
@@ -104,7 +104,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
       for (int jj = 0; jj < count_max; ++jj) {
         const int key = tile + jj;
-        const T* v = kv_row<T>(kv, table[key / B], layer, 1, g, key % B);
+        const T* v = kv_slot<const T>(kv, table[key / B], layer, 1, g, key % B);
         float vf[DPL];
 #pragma unroll
         for (int i = 0; i < DPL; ++i) {

@@ -138,8 +138,8 @@ __global__ void __launch_bounds__(kWarps * 32)
     T* vd = v_s + buf * kTile * S;
     if (B % kTile == 0) {
       const int blk = table[tile / B], slot = tile % B;
-      const T* ks = kv_row<T>(kv, blk, layer, 0, g, slot);
-      const T* vs = kv_row<T>(kv, blk, layer, 1, g, slot);
+      const T* ks = kv_slot<const T>(kv, blk, layer, 0, g, slot);
+      const T* vs = kv_slot<const T>(kv, blk, layer, 1, g, slot);
 #pragma unroll
       for (int r = 0; r < kTile * (D / 8) / (kWarps * 32); ++r) {
         const int i = r * kWarps * 32 + threadIdx.x, key = i / (D / 8), piece = i % (D / 8);
@@ -152,8 +152,8 @@ __global__ void __launch_bounds__(kWarps * 32)
         const int key = i / (D / 8), piece = i - key * (D / 8), j = tile + key;
         const bool ok = j < n_max;
         const int blk = ok ? table[j / B] : table[0], slot = ok ? j % B : 0;
-        copy16_async(kd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 0, g, slot) + piece * 8, ok);
-        copy16_async(vd + key * S + piece * 8, kv_row<T>(kv, blk, layer, 1, g, slot) + piece * 8, ok);
+        copy16_async(kd + key * S + piece * 8, kv_slot<const T>(kv, blk, layer, 0, g, slot) + piece * 8, ok);
+        copy16_async(vd + key * S + piece * 8, kv_slot<const T>(kv, blk, layer, 1, g, slot) + piece * 8, ok);
       }
     }
     copy_commit();

@@ -8,15 +8,6 @@
 
 namespace lmrt::tm {
 
-// Where slot `slot` of KV head g of block `block` starts (kernels/README.md has the pool layout).
-template <class T>
-__device__ __forceinline__ T* kv_slot(const KvLayout& kv, int block, int layer, int is_v, int g, int slot) {
-  const size_t base =
-      ((((size_t(block) * kv.num_layers + layer) * 2 + is_v) * kv.num_kv_heads + g) * kv.block_seq_len + slot) *
-      kv.head_dim;
-  return static_cast<T*>(kv.data) + base;
-}
-
 // Elements i and i + head_dim / 2 of head h (q heads, then k, then v), a and b as the GEMM stored them (rounded to
 // T, widened); cos_row and sin_row are the token's table rows; `block` and `slot` are where its position lives.
 template <class T>
