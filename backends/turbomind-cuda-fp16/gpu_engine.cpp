@@ -687,18 +687,17 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   // Steps of up to kMaxGemvRows tokens with the skinny GEMM take the decode chain: the norms and SiLU formed
   // inside the GEMMs that read them, the residual adds inside the GEMMs that feed them.
   const bool chain = gemv_enabled_ && T <= gemv_chain_rows_;
+  const bool rope_in_qkv = chain && gemv_rope_;  // the chain's QKV GEMM applies RoPE and writes K/V itself
   for (uint32_t l = 0; l < s.num_layers; ++l) {
     const LayerWeights& L = model_->layers[l];
-    if (chain && gemv_rope_) {
+    if (chain) {
       GemvArgs rope;
       rope.bias = L.bqkv, rope.rope_cos = ws_.rope_cos, rope.rope_sin = ws_.rope_sin;
       rope.num_heads = static_cast<int>(s.num_heads), rope.layer = static_cast<int>(l), rope.tokens = tl, rope.kv = kv;
-      decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm, GemvOutput::kRopeKv, ws_.qkv, T, QKV, H,
-                  &rope);
-      prof.mark(stream_, "rms norm + gemm wqkv + rope + KV write");
-    } else if (chain) {
-      decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm, GemvOutput::kStore, ws_.qkv, T, QKV, H);
-      prof.mark(stream_, "rms norm + gemm wqkv");
+      decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm,
+                  rope_in_qkv ? GemvOutput::kRopeKv : GemvOutput::kStore, ws_.qkv, T, QKV, H,
+                  rope_in_qkv ? &rope : nullptr);
+      prof.mark(stream_, rope_in_qkv ? "rms norm + gemm wqkv + rope + KV write" : "rms norm + gemm wqkv");
     } else {
       // x += previous layer's FFN output (none before layer 0), then the attention norm.
       launch_add_rms_norm(dt, ws_.x, l == 0 ? nullptr : ws_.tmp, L.attention_norm, nullptr, T, H, s.rms_norm_eps,
@@ -707,7 +706,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
       gemm(gc, dt, ws_.xn, L.wqkv, ws_.qkv, T, QKV, H);
       prof.mark(stream_, "gemm wqkv");
     }
-    if (!(chain && gemv_rope_)) {
+    if (!rope_in_qkv) {
       launch_rope_kv_write(dt, ws_.qkv, L.bqkv, ws_.rope_cos, ws_.rope_sin, T, static_cast<int>(s.num_heads), tl, kv,
                            static_cast<int>(l), stream_);
       prof.mark(stream_, "rope + KV write");
