@@ -160,8 +160,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   };
   // The step metadata above was uploaded before the step. When this group is its sequence's first of the step (a
   // decode token always is), the keys before its first token were written by earlier steps, so a first tile of
-  // only those loads while the previous kernel finishes; the keys of a later group's predecessors are this step's
-  // RoPE kernel's work, as q is.
+  // only those loads while the previous kernel finishes; the keys of a later group's predecessors are written in
+  // this step (by the RoPE kernel, or the decode chain's QKV GEMM), as q is.
   const bool first_of_seq = t0 == 0 || tokens.token_seq[t0 - 1] != tokens.token_seq[t0];
   const bool prestaged = first_of_seq && c_begin < c_end && c_begin * chunk + kTile <= n_min - 1;
   if (prestaged) stage(c_begin * chunk, 0);
