@@ -19,9 +19,8 @@ for shape in ${SHAPES:-internlm2-1_8b}; do
   dir=$(bench_model "$shape")
   for variant in default ${VARIANTS:-}; do
     echo "== $shape $variant"
-    env $([ "$variant" = default ] || echo "${variant//,/ }") build-gpu/bin/lmrt bench generation "$dir" \
-      --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" \
-      --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
-      --cache-max-entry-count 0.5 --log-level error | grep -v '^memory'
+    bench_gen $([ "$variant" = default ] || echo "${variant//,/ }") "$dir" --batch "${BATCH:-1,16}" \
+      --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --log-level error |
+      grep -v '^memory'
   done
 done

@@ -23,25 +23,22 @@ for variant in LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 
 done
 scripts/gpu/check-gold.sh build-gpu/bin/lmrt "$LMRT_TESTDATA_DIR" "$out" | sed 's/^/gold /' | tee -a "$out/summary.txt"
 dir=$(bench_model internlm2-1_8b)
-build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 --batch "${BATCH:-1,16}" \
-  --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --max-batch-size 64 --session-len 4096 \
-  --cache-max-entry-count 0.5 --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+bench_gen "$dir" --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
+  --hbm-gbps "${HBM_GBPS:-4246}" --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
 # A variant is NAME=VALUE[,NAME=VALUE...].
 for variant in ${VARIANTS:-LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0}; do
   echo "== the same with $variant"
-  env ${variant//,/ } build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
-    --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" \
-    --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --log-level error \
-    --json "$out/bench-${variant//[=,]/_}.json" 2>&1 | tee "$out/bench-${variant//[=,]/_}.txt"
+  bench_gen ${variant//,/ } "$dir" --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
+    --hbm-gbps "${HBM_GBPS:-4246}" --log-level error --json "$out/bench-${variant//[=,]/_}.json" 2>&1 |
+    tee "$out/bench-${variant//[=,]/_}.txt"
 done
 # Where a batch-1 step's time goes (host preparation, GPU forward, sampling; with graphs), then by kernel (without),
 # at short and long context.
 for in_len in 128 2048; do
   for level in 1 2; do
     echo "== LMRT_TM_PROFILE=$level, batch 1, input $in_len"
-    LMRT_TM_PROFILE=$level build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
-      --batch 1 --input $in_len --output 64 --warmup 0 --max-batch-size 64 --session-len 4096 \
-      --cache-max-entry-count 0.5 --log-level info 2>&1 | grep -E 'steps:|^1 |^  [a-zA-Z]' | tee -a "$out/profile.txt"
+    bench_gen LMRT_TM_PROFILE=$level "$dir" --batch 1 --input $in_len --output 64 --warmup 0 --log-level info 2>&1 |
+      grep -E 'steps:|^1 |^  [a-zA-Z]' | tee -a "$out/profile.txt"
   done
 done
 grep -h '^\[gpu-table\]' "$out/gpu_tests.log" | sed 's/^\[gpu-table\] /  /'

@@ -8,7 +8,13 @@ run() {  # NAME TOOL FILTER
   timeout "${LIMIT:-240}" compute-sanitizer --tool "$2" --error-exitcode 9 build-gpu/bin/gpu_engine_tests \
     --gtest_filter="$3" > "$out/sanitize-$1.log" 2>&1
   local rc=$?
-  echo "compute-sanitizer $2 ($3): $( [ $rc = 0 ] && echo "0 errors" || echo "exit $rc: $(grep -m1 'ERROR SUMMARY' "$out/sanitize-$1.log")")"
+  local verdict="0 errors"
+  if [ $rc = 124 ]; then
+    verdict="stopped after ${LIMIT:-240} s, $(grep -c '^\[       OK \]' "$out/sanitize-$1.log") tests done, $(grep -m1 'ERROR SUMMARY' "$out/sanitize-$1.log" || echo 'no error reported')"
+  elif [ $rc != 0 ]; then
+    verdict="exit $rc: $(grep -m1 'ERROR SUMMARY' "$out/sanitize-$1.log")"
+  fi
+  echo "compute-sanitizer $2 ($3): $verdict"
 }
 run memcheck memcheck 'GpuEngine.AttentionChunksSplitWithoutChangingABit:GpuEngine.BothAttentionKernelsMatchTheCpuEngine:GpuEngine.SkinnyGemmAgreesWithCublas'
 run racecheck racecheck 'GpuEngine.BothAttentionKernelsMatchTheCpuEngine'

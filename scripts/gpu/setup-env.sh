@@ -6,9 +6,21 @@ mkdir -p "$out"
 if [ ! -d ../shared/testdata ] && [ -d .deps/testdata ]; then mkdir -p ../shared && ln -sfn "$PWD/.deps/testdata" ../shared/testdata; fi
 export LMRT_TESTDATA_DIR=$(cd ../shared/testdata && pwd)
 # bench_model SHAPE: the random-weight folder of SHAPE for the benchmarks (written once per machine), on stdout.
+# A tokenizer may not know more ids than the shape's vocabulary: llama-2-7b takes the llama2 one (32000).
 bench_model() {
-  local dir=/tmp/lmrt-bench-$1
+  local dir=/tmp/lmrt-bench-$1 tok=internlm2
+  [[ $1 == llama* ]] && tok=llama2
   [ -f "$dir/model.safetensors" ] || python3 scripts/bench/make_random_hf_model.py --shape "$1" --out "$dir" \
-    --tokenizer "$LMRT_TESTDATA_DIR/tokenizers/internlm2" > "$out/make-model-$1.log" 2>&1
+    --tokenizer "$LMRT_TESTDATA_DIR/tokenizers/$tok" > "$out/make-model-$1.log" 2>&1
   echo "$dir"
+}
+# bench_gen [NAME=VALUE ...] DIR ARGS...: `lmrt bench generation` of DIR on this engine with the scripts' common
+# settings (bf16, up to 64 rows, 4096-token sessions, half the free memory for KV), the variables set for it only.
+bench_gen() {
+  local vars=()
+  while [[ ${1:-} == *=* ]]; do vars+=("$1"); shift; done
+  local dir=$1
+  shift
+  env "${vars[@]}" build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
+    --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 "$@"
 }
