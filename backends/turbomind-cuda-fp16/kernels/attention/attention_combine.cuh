@@ -52,81 +52,67 @@ __device__ __forceinline__ void write_output(const Running& r, int hd, T* o) {
   }
 }
 
-// A split token's head: its `chunks` partials from row `first` on ([row][num_heads][head_dim + 2]: output, max,
-// sum) combined in chunk order by a block of kCombineThreads, and written to `out` (the token's row of the
-// attention output). Loads go to L2: the partials may have been written by other blocks of the same kernel.
+// One head of a split token: its `chunks` partials from row `first` on ([row][num_heads][head_dim + 2]: output,
+// max, sum) combined in chunk order by a group of kGroup threads, the one at `index` holding dimensions index,
+// index + kGroup, ... (kPer of them), and written to `out` (the head's row of the attention output). Loads go to L2:
+// the partials may have been written by other blocks of the same kernel.
+template <class T, int kGroup, int kPer>
+__device__ __forceinline__ void combine_head_partials(const float* partials, int first, int chunks, int num_heads,
+                                                      int h, int hd, int index, T* out) {
+  // Sixteen chunks' loads in flight before they are combined (in chunk order, as one at a time would).
+  constexpr int kAhead = 16;
+  float m = -INFINITY, l = 0.f, acc[kPer];
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) acc[i] = 0.f;
+  for (int c0 = 0; c0 < chunks; c0 += kAhead) {
+    float acc_c[kAhead][kPer], m_c[kAhead], l_c[kAhead];
+#pragma unroll
+    for (int c = 0; c < kAhead; ++c) {
+      if (c0 + c >= chunks) break;
+      const float* part = partials + (static_cast<size_t>(first + c0 + c) * num_heads + h) * (hd + 2);
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) {
+        const int d = index + kGroup * i;
+        acc_c[c][i] = d < hd ? __ldcg(part + d) : 0.f;
+      }
+      m_c[c] = __ldcg(part + hd), l_c[c] = __ldcg(part + hd + 1);
+    }
+#pragma unroll
+    for (int c = 0; c < kAhead; ++c) {
+      if (c0 + c >= chunks) break;
+      const CombineFactors f = combine_factors(m, m_c[c]);
+      l = combine_value(l, l_c[c], f);
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], f);
+    }
+  }
+  const float inv = output_scale(l);
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int d = index + kGroup * i;
+    if (d < hd) out[d] = from_f<T>(__fmul_rn(acc[i], inv));
+  }
+}
+
+// Head h of a split token by a block of kCombineThreads; `out` is the token's row of the attention output.
 template <class T>
 __device__ __forceinline__ void combine_token_head(const float* partials, int first, int chunks, int num_heads, int h,
                                                    int hd, T* out) {
-  Running run;
-  // Sixteen chunks' loads in flight before they are combined (in chunk order, as one at a time would).
-  constexpr int kAhead = 16;
-  for (int c0 = 0; c0 < chunks; c0 += kAhead) {
-    float acc_c[kAhead][kDimsPerThread], m_c[kAhead], l_c[kAhead];
-#pragma unroll
-    for (int j = 0; j < kAhead; ++j) {
-      if (c0 + j >= chunks) break;
-      const float* part = partials + (static_cast<size_t>(first + c0 + j) * num_heads + h) * (hd + 2);
-#pragma unroll
-      for (int i = 0; i < kDimsPerThread; ++i) {
-        const int d = threadIdx.x + kCombineThreads * i;
-        acc_c[j][i] = d < hd ? __ldcg(part + d) : 0.f;
-      }
-      m_c[j] = __ldcg(part + hd), l_c[j] = __ldcg(part + hd + 1);
-    }
-#pragma unroll
-    for (int j = 0; j < kAhead; ++j) {
-      if (c0 + j >= chunks) break;
-      combine_partial(run, m_c[j], l_c[j], acc_c[j]);
-    }
-  }
-  write_output(run, hd, out + size_t(h) * hd);
+  combine_head_partials<T, kCombineThreads, kDimsPerThread>(partials, first, chunks, num_heads, h, hd, threadIdx.x,
+                                                            out + size_t(h) * hd);
 }
 
-// The same for `count` heads of a split token from h_first on, a warp per head (warp w takes heads w, w + warps,
-// ...): per element the operations of combine_token_head in the same order, so the same bits, with the heads'
-// loads in flight side by side instead of one head after another (a 7B decode token's four query heads per KV
-// head were four rounds of dependent loads). D is the head dimension.
+// `count` heads of a split token from h_first on, a warp per head (warp w takes heads w, w + warps, ...): the same
+// operations per element, so the same bits, with the heads' loads in flight side by side instead of one head after
+// another (a 7B decode token's four query heads per KV head were four rounds of dependent loads). D is the head
+// dimension.
 template <class T, int D>
 __device__ __forceinline__ void combine_token_heads_by_warp(const float* partials, int first, int chunks,
                                                             int num_heads, int h_first, int count, T* out) {
-  constexpr int kPerLane = (D + 31) / 32;  // lane x holds dimensions x, x + 32, ...
-  constexpr int kAhead = 16;
   const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-  for (int j = threadIdx.x >> 5; j < count; j += warps) {
-    const int h = h_first + j;
-    float m = -INFINITY, l = 0.f, acc[kPerLane];
-#pragma unroll
-    for (int i = 0; i < kPerLane; ++i) acc[i] = 0.f;
-    for (int c0 = 0; c0 < chunks; c0 += kAhead) {
-      float acc_c[kAhead][kPerLane], m_c[kAhead], l_c[kAhead];
-#pragma unroll
-      for (int c = 0; c < kAhead; ++c) {
-        if (c0 + c >= chunks) break;
-        const float* part = partials + (static_cast<size_t>(first + c0 + c) * num_heads + h) * (D + 2);
-#pragma unroll
-        for (int i = 0; i < kPerLane; ++i) {
-          const int d = lane + 32 * i;
-          acc_c[c][i] = d < D ? __ldcg(part + d) : 0.f;
-        }
-        m_c[c] = __ldcg(part + D), l_c[c] = __ldcg(part + D + 1);
-      }
-#pragma unroll
-      for (int c = 0; c < kAhead; ++c) {
-        if (c0 + c >= chunks) break;
-        const CombineFactors f = combine_factors(m, m_c[c]);
-        l = combine_value(l, l_c[c], f);
-#pragma unroll
-        for (int i = 0; i < kPerLane; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], f);
-      }
-    }
-    const float inv = output_scale(l);
-#pragma unroll
-    for (int i = 0; i < kPerLane; ++i) {
-      const int d = lane + 32 * i;
-      if (d < D) out[size_t(h) * D + d] = from_f<T>(__fmul_rn(acc[i], inv));
-    }
-  }
+  for (int j = threadIdx.x >> 5; j < count; j += warps)
+    combine_head_partials<T, 32, (D + 31) / 32>(partials, first, chunks, num_heads, h_first + j, D, lane,
+                                                out + size_t(h_first + j) * D);
 }
 
 // One block per (split token, head): its chunks' partials combined in chunk order. A token has
