@@ -180,6 +180,10 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int i = threadIdx.x; i < kRows; i += blockDim.x) run_m[i] = -INFINITY, run_l[i] = 0.f;
   }
 
+  // The item's tiles, chunk after chunk, alternate between the two buffers: while one is used, the next tile (of
+  // this chunk, else the first of the item's next chunk) loads into the other.
+  if (!prestaged && c_begin < c_end) stage(c_begin * chunk, 0);
+  int buf = 0;
   for (int c = c_begin; c < c_end; c += c_step) {
     const int k0 = c * chunk, k1 = min(k0 + chunk, n_max);
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
@@ -187,10 +191,10 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
 
-    if (!prestaged || c != c_begin) stage(k0, 0);
-    for (int tile = k0, buf = 0; tile < k1; tile += kTile, buf ^= 1) {
-      if (tile + kTile < k1) {
-        stage(tile + kTile, buf ^ 1);  // the other buffer: the barrier that ended the last tile freed it
+    for (int tile = k0; tile < k1; tile += kTile, buf ^= 1) {
+      const int next = tile + kTile < k1 ? tile + kTile : (c + c_step < c_end ? (c + c_step) * chunk : -1);
+      if (next >= 0) {
+        stage(next, buf ^ 1);  // the other buffer: the barrier that ended the last tile freed it
         copy_wait<1>();
       } else {
         copy_wait<0>();
