@@ -205,19 +205,25 @@ __global__ void __launch_bounds__(kWarps * 32)
         const T* v_t = v_s + buf * kTile * S;
         float s[kTile / 8][4];
 #pragma unroll
-        for (int j = 0; j < kTile / 8; ++j) {
-          s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
-          // K rows j * 8 + 0..7; matrix q of a load is dimensions kk * 16 + 8 q: B fragments of kk and kk + 1.
-          const T* krow = k_t + (j * 8 + (lane & 7)) * S + (lane >> 3) * 8;
-          if constexpr (D / 16 % 2 == 0) {
+        for (int j = 0; j < kTile / 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+        if constexpr (D / 16 % 2 == 0) {
+          // Dimensions outside, keys inside: back-to-back MMAs add to different s[j] (one into the same s[j] waits
+          // for the one before), and each s[j] still sums its dimensions in ascending order. K rows j * 8 + 0..7;
+          // matrix q of a load is dimensions kk * 16 + 8 q: the B fragments of kk and kk + 1.
 #pragma unroll
-            for (int kk = 0; kk < D / 16; kk += 2) {
-              uint32_t b[4];
-              ldmatrix_x4(b, krow + kk * 16);
-              mma(s[j], qf[kk], b[0], b[1], T{});
-              mma(s[j], qf[kk + 1], b[2], b[3], T{});
-            }
-          } else {
+          for (int kk = 0; kk < D / 16; kk += 2) {
+            uint32_t b[kTile / 8][4];
+#pragma unroll
+            for (int j = 0; j < kTile / 8; ++j)
+              ldmatrix_x4(b[j], k_t + (j * 8 + (lane & 7)) * S + (lane >> 3) * 8 + kk * 16);
+#pragma unroll
+            for (int j = 0; j < kTile / 8; ++j) mma(s[j], qf[kk], b[j][0], b[j][1], T{});
+#pragma unroll
+            for (int j = 0; j < kTile / 8; ++j) mma(s[j], qf[kk + 1], b[j][2], b[j][3], T{});
+          }
+        } else {
+#pragma unroll
+          for (int j = 0; j < kTile / 8; ++j) {
             const T* krow2 = k_t + (j * 8 + (lane & 7)) * S + ((lane >> 3) & 1) * 8;
 #pragma unroll
             for (int kk = 0; kk < D / 16; ++kk) {
