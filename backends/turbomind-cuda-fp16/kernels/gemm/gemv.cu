@@ -271,20 +271,24 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
 }
 
 // Slices of K per row pair. Blocks are persistent, so a GEMM takes as long as its busiest block: ceil(tiles /
-// resident) tiles. The split is the one that evens that out best, each doubling of it asked to gain 4% more of the
-// slots' time (it adds a reduction a tile), each slice at least two pieces per lane. Few output rows (the hidden-sized
-// GEMMs) split to fill the GPU; an uneven last round of tiles splits to even it out (internlm2-7b's QKV: 384 tiles
-// on 264 block slots ran at 73% of the slots' time). A function of the shape and the device only, so a row's sum
-// does not depend on M.
+// resident) tiles. The split is the one that evens that out best, each doubling asked to gain 4% more of the slots'
+// time (it adds a reduction a tile); each slice keeps at least two pieces per lane, and more than two slices are
+// taken only while the GEMM has fewer tiles than slots (four and eight slices to even out a last round were slower
+// than their balance promised: qwen2-7b, docs/benchmarks.md). So the hidden-sized GEMMs split to fill the GPU, and
+// an uneven last round splits in two (internlm2-7b's QKV: 384 tiles on 264 slots, 73% of the slots' time, 97% in
+// two). A function of the shape and the device only, so a row's sum does not depend on M.
 int k_splits(int n, int k, int resident) {
   const int pieces = k / 8;
   int best = 1, best_log = 0;
   double best_use = 0;
-  for (int s = 1, lg = 0; s <= kWarps && (s == 1 || pieces / s >= 64); s *= 2, ++lg) {
+  int prev_tiles = 0;
+  for (int s = 1, lg = 0; s <= kWarps && (s == 1 || pieces / s >= 64) && (s <= 2 || prev_tiles < resident);
+       s *= 2, ++lg) {
     const int rows_per_tile = kRows * kWarps / s, tiles = (n + rows_per_tile - 1) / rows_per_tile;
     const int per_block = (tiles + resident - 1) / resident;
     const double use = static_cast<double>(tiles) / (static_cast<double>(per_block) * resident);
     if (s == 1 || use > best_use + 0.04 * (lg - best_log)) best = s, best_log = lg, best_use = use;
+    prev_tiles = tiles;
   }
   return best;
 }
