@@ -347,11 +347,13 @@ uint32_t GpuEngine::graph_chunks(uint32_t max_session_len) const {
   return (max_session_len + attention_chunk_ - 1) / attention_chunk_;
 }
 
-// Enough blocks to fill the GPU about twice: a bucket of few sequences deals each one's chunks over several blocks.
+// As many blocks as fit the GPU at once (two an SM), never more: a bucket of few sequences deals each one's chunks
+// over several blocks. Rounded up, llama-2-7b's 32 KV heads took 9 slots, 288 blocks on 264 places, and the 24
+// left over ran as a second wave (batch 1: 4.24 against 3.88 ms a token at 128 tokens, 4.86 against 4.32 at 2048).
 int GpuEngine::graph_slots(uint32_t bucket, uint32_t max_chunks) const {
   if (!attention_split_) return 1;
   const uint64_t blocks = uint64_t(bucket) * (tensor_cores_ ? model_->shape.num_kv_heads : model_->shape.num_heads);
-  const uint64_t want = (2ull * sm_count_ + blocks - 1) / blocks;
+  const uint64_t want = (2ull * sm_count_) / blocks;
   return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(want, max_chunks)));
 }
 
