@@ -76,6 +76,16 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                       "'");
     chunk_env = static_cast<int>(v);
   }
+  // The most rows a GEMM may have to take the skinny kernel.
+  if (const char* r = std::getenv("LMRT_TM_GEMV_ROWS"); r && *r) {
+    char* end = nullptr;
+    const long v = std::strtol(r, &end, 10);
+    if (*end != '\0' || v < 1 || v > kMaxGemvRows)
+      throw Error(LMRT_STATUS_CONFIG_ERROR,
+                  std::string("turbomind-cuda-fp16: LMRT_TM_GEMV_ROWS must be an integer in [1, ") +
+                      std::to_string(kMaxGemvRows) + "], got '" + r + "'");
+    gemv_rows_ = static_cast<int>(v);
+  }
   auto flag = [](const char* name, bool& value) {
     const char* v = std::getenv(name);
     if (!v || !*v) return;
@@ -143,7 +153,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     // the norm's and SiLU's rows in shared memory; longer steps take the unchained path.
     if (s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0) {
       const size_t widest_row = size_t(std::max(s.hidden_size, s.intermediate_size)) * dtype_size(model_->dtype);
-      gemv_chain_rows_ = static_cast<int>(std::min<size_t>(kMaxGemvRows, kMaxGemvStageBytes / widest_row));
+      gemv_chain_rows_ = static_cast<int>(std::min<size_t>(gemv_rows_, kMaxGemvStageBytes / widest_row));
     }
     if (gemv_enabled_ && !prepare_gemv(model_->dtype)) {
       cudaGetLastError();
@@ -167,7 +177,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
                                model_->dtype_name() + "), attention on " +
                                (tensor_cores_ ? "tensor cores" : "CUDA cores") + ", CUDA graphs " +
-                               (graphs_enabled_ ? "on" : "off") + ", skinny GEMM " + (gemv_enabled_ ? "on" : "off") +
+                               (graphs_enabled_ ? "on" : "off") + ", skinny GEMM " +
+                               (gemv_enabled_ ? "for up to " + std::to_string(gemv_rows_) + " rows" : "off") +
                                ", programmatic dependent launch " + (pdl && prop.major >= 9 ? "on" : "off"));
 }
 
@@ -679,7 +690,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   const KvLayout kv{kv_.get(), static_cast<int>(s.num_layers), static_cast<int>(s.num_kv_heads),
                     static_cast<int>(s.head_dim), static_cast<int>(block_seq_len_)};
   const double linear = s.rope_scaling_type == LMRT_ROPE_SCALING_LINEAR ? s.rope_scaling_factor : 1.0;
-  const GemmContext gc{cublas_, stream_, gemv_enabled_};
+  const GemmContext gc{cublas_, stream_, gemv_enabled_ ? gemv_rows_ : 0};
   StepProfile& prof = *profile_;
 
   launch_embedding(dt, model_->tok_embeddings, sp_.tokens, T, H, ws_.x, stream_);

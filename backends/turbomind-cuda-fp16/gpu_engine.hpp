@@ -83,10 +83,12 @@ class GpuEngine {
   int attention_chunk_ = 64;     // keys per attention chunk (LMRT_TM_ATTENTION_CHUNK; 256 on CUDA cores)
   bool attention_split_ = true;  // spread one-token groups over a block per chunk (LMRT_TM_ATTENTION_SPLIT)
   DeviceBuffer partials_;        // the split chunks' partials of eager steps
-  // Steps of up to gemv_chain_rows_ tokens on the skinny-GEMM chain, and their GEMMs on the skinny GEMM up to
-  // kMaxGemvRows (kernels/gemm/gemv.cu; LMRT_TM_GEMV=0 turns both off): it rounds differently from cuBLAS, as cuBLAS
-  // does from itself at another row count.
+  // GEMMs of up to gemv_rows_ rows on the skinny GEMM (kernels/gemm/gemv.cu), and steps of up to gemv_chain_rows_
+  // tokens on its chain (LMRT_TM_GEMV=0 turns both off): it rounds differently from cuBLAS, as cuBLAS does from
+  // itself at another row count.
   bool gemv_enabled_ = true;
+  // One row by default (LMRT_TM_GEMV_ROWS): from two rows on cuBLAS was faster on the H200 (docs/benchmarks.md).
+  int gemv_rows_ = 1;
   int gemv_chain_rows_ = 0;  // the most tokens a step may have to take the chain (0: the model's shapes do not suit it)
   bool gemv_rope_ = true;    // the chain's QKV GEMM applies RoPE and writes the KV pool itself (LMRT_TM_GEMV_ROPE)
   int sm_count_ = 1;

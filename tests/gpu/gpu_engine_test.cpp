@@ -182,8 +182,8 @@ using Env = std::vector<std::pair<const char*, const char*>>;
 std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vector<std::vector<int32_t>>& prompts,
                                            uint32_t blocks_per_seq, int steps, const Env& env) {
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
-                           "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_PDL", "LMRT_TM_PROFILE",
-                           "LMRT_TM_ATTENTION_TENSOR_CORES"})
+                           "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
+                           "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
@@ -400,14 +400,15 @@ TEST(GpuEngine, DecodeGraphsGiveTheEagerResults) {
   }
 }
 
-// The skinny-GEMM chain (steps of up to 8 tokens, with the norms, SiLU and residual adds fused into its GEMMs)
-// agrees with cuBLAS and the separate kernels (LMRT_TM_GEMV=0) within fp16 rounding and picks the same greedy tokens.
+// The skinny-GEMM chain (here for steps of up to 8 tokens, LMRT_TM_GEMV_ROWS=8, so that the three sequences' steps
+// take it; with the norms, SiLU and residual adds fused into its GEMMs) agrees with cuBLAS and the separate kernels
+// (LMRT_TM_GEMV=0) within fp16 rounding and picks the same greedy tokens.
 TEST(GpuEngine, SkinnyGemmAgreesWithCublas) {
   REQUIRE_GPU();
   for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
     const fs::path dir = fixtures_dir() / model;
     const auto cublas = run_decode(dir, 3, "0", {{"LMRT_TM_GEMV", "0"}});
-    const auto gemv = run_decode(dir, 3, "0", {{"LMRT_TM_GEMV", "1"}});
+    const auto gemv = run_decode(dir, 3, "0", {{"LMRT_TM_GEMV", "1"}, {"LMRT_TM_GEMV_ROWS", "8"}});
     ASSERT_EQ(cublas.size(), 21u);
     ASSERT_EQ(gemv.size(), cublas.size());
     size_t tokens_same = 0;
@@ -432,8 +433,10 @@ TEST(GpuEngine, RopeInTheSkinnyGemmChangesNoBit) {
     const fs::path dir = fixtures_dir() / model;
     size_t same_all = 0, total = 0;
     for (const char* graphs : {"0", "1"}) {
-      const auto apart = run_decode(dir, 3, graphs, {{"LMRT_TM_GEMV", "1"}, {"LMRT_TM_GEMV_ROPE", "0"}});
-      const auto fused = run_decode(dir, 3, graphs, {{"LMRT_TM_GEMV", "1"}, {"LMRT_TM_GEMV_ROPE", "1"}});
+      const auto apart = run_decode(dir, 3, graphs,
+                                    {{"LMRT_TM_GEMV", "1"}, {"LMRT_TM_GEMV_ROWS", "8"}, {"LMRT_TM_GEMV_ROPE", "0"}});
+      const auto fused = run_decode(dir, 3, graphs,
+                                    {{"LMRT_TM_GEMV", "1"}, {"LMRT_TM_GEMV_ROWS", "8"}, {"LMRT_TM_GEMV_ROPE", "1"}});
       ASSERT_EQ(apart.size(), 21u);
       ASSERT_EQ(fused.size(), apart.size());
       size_t same = 0;
@@ -457,7 +460,7 @@ TEST(GpuEngine, ProgrammaticLaunchChangesNoBit) {
     for (const char* gemv : {"0", "1"})
       for (const char* graphs : {"0", "1"})
         for (const char* tc : {"1", "0"}) {
-          const Env common{{"LMRT_TM_GEMV", gemv}, {"LMRT_TM_ATTENTION_TENSOR_CORES", tc}};
+          const Env common{{"LMRT_TM_GEMV", gemv}, {"LMRT_TM_GEMV_ROWS", "8"}, {"LMRT_TM_ATTENTION_TENSOR_CORES", tc}};
           Env off = common, on = common;
           off.push_back({"LMRT_TM_PDL", "0"});
           on.push_back({"LMRT_TM_PDL", "1"});
@@ -484,6 +487,8 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_ATTENTION_SPLIT", "yes"},
                                                        {"LMRT_TM_CUDA_GRAPHS", "on"},
                                                        {"LMRT_TM_GEMV", "2"},
+                                                       {"LMRT_TM_GEMV_ROWS", "0"},
+                                                       {"LMRT_TM_GEMV_ROWS", "9"},
                                                        {"LMRT_TM_PDL", "true"},
                                                        {"LMRT_TM_ATTENTION_TENSOR_CORES", "yes"},
                                                        {"LMRT_TM_PROFILE", "kernels"},

@@ -90,11 +90,11 @@ void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, v
 void launch_convert(DType dt, const void* src, uint32_t src_dtype, size_t n, void* dst, cudaStream_t stream);
 
 // ---- gemm: Y[M][N] = X[M][K] * W[N][K]^T, row-major, fp32 accumulation. Y is DType, or fp32 if y_fp32.
-// M <= kMaxGemvRows goes to launch_gemv when `gemv` is set and it applies; other shapes go to cuBLAS.
+// M <= gemv_rows goes to launch_gemv where it applies; other shapes go to cuBLAS.
 struct GemmContext {
   cublasHandle_t cublas;
   cudaStream_t stream;
-  bool gemv;
+  int gemv_rows;  // GEMMs of up to this many rows (at most kMaxGemvRows) take the skinny kernel; 0: none
 };
 void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k,
           bool y_fp32 = false);

@@ -8,7 +8,7 @@ namespace lmrt::tm {
 
 void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k, bool y_fp32) {
   if (m <= 0 || n <= 0) return;
-  if (ctx.gemv && m <= kMaxGemvRows) {
+  if (m <= ctx.gemv_rows && m <= kMaxGemvRows) {
     GemvArgs a;
     a.x = x, a.y = y, a.m = m, a.n = n, a.k = k;
     a.output = y_fp32 ? GemvOutput::kStoreF32 : GemvOutput::kStore;
