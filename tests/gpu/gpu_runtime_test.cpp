@@ -153,10 +153,10 @@ size_t count_equal(const std::vector<Outcome>& a, const std::vector<Outcome>& b)
 }  // namespace
 
 // Requests run 64 at a time against one at a time, with the skinny-GEMM chain for one-row steps (the default, so
-// the requests alone take it and the batches cuBLAS) and without it (LMRT_TM_GEMV=0). Attention, norms and sampling do not depend on the batch
-// (kernels/README.md rule 2), but cuBLAS picks its kernel by the row count and the skinny GEMM serves the small
-// steps, so a request's tokens may leave the reference after a near tie of the random-weight model: 63/64 has been
-// measured in each mode. Most must match.
+// the requests alone take it and the batches cuBLAS) and without it (LMRT_TM_GEMV=0). Attention, norms and
+// sampling do not depend on the batch (kernels/README.md rule 2), but cuBLAS picks its kernel by the row count and
+// the skinny GEMM serves the one-row steps, so a request's tokens may leave the reference after a near tie of the
+// random-weight model: 63/64 has been measured in each mode. Most must match.
 TEST(GpuRuntime, BatchInvarianceWith64MixedRequests) {
   REQUIRE_GPU();
   REQUIRE_TESTDATA();
