@@ -15,6 +15,7 @@
 
 #include "lmrt/core/error.hpp"
 #include "lmrt/core/log.hpp"
+#include "lmrt/core/safetensors_writer.hpp"
 #include "lmrt/core/tokenizer.hpp"
 
 namespace fs = std::filesystem;
@@ -352,17 +353,13 @@ fs::path write_padded_vocab_model(const fs::path& dir) {
     "num_key_value_heads": 4, "vocab_size": 520, "max_position_embeddings": 512, "rms_norm_eps": 1e-05,
     "rope_theta": 10000.0, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2,
     "tie_word_embeddings": false, "torch_dtype": "float32"})";
-  std::string header = "{", data;
+  lmrt::SafetensorsWriter w;
   auto add = [&](const std::string& name, int rows, int cols, auto value) {
     std::vector<float> v(size_t(rows) * cols);
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) v[size_t(r) * cols + c] = value(r);
-    const size_t begin = data.size();
-    data.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-    if (header.size() > 1) header += ",";
-    header += "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[" +
-              (rows == 1 ? std::to_string(cols) : std::to_string(rows) + "," + std::to_string(cols)) +
-              "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+    w.add(name, LMRT_DTYPE_F32, rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{rows, cols}, v.data(),
+          v.size() * sizeof(float));
   };
   auto ones = [](int) { return 1.f; };
   auto zeros = [](int) { return 0.f; };
@@ -378,10 +375,7 @@ fs::path write_padded_vocab_model(const fs::path& dir) {
   add("model.layers.0.mlp.down_proj.weight", kHidden, kInter, zeros);
   add("model.norm.weight", 1, kHidden, ones);
   add("lm_head.weight", kVocab, kHidden, [](int r) { return r == 515 ? 1.f : 0.f; });
-  header += "}";
-  std::string file(8, '\0');
-  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((uint64_t(header.size()) >> (8 * i)) & 0xff);
-  std::ofstream(dir / "model.safetensors", std::ios::binary) << file << header << data;
+  w.write(dir / "model.safetensors");
   return dir;
 }
 
