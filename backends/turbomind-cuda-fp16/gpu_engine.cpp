@@ -697,8 +697,8 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   launch_rope_table(sp_.token_pos, sp_.token_seq, sp_.seq_base, T, static_cast<int>(s.head_dim), linear, ws_.rope_cos,
                     ws_.rope_sin, stream_);
   prof.mark(stream_, "embedding, rope table");
-  // Steps of up to kMaxGemvRows tokens with the skinny GEMM take the decode chain: the norms and SiLU formed
-  // inside the GEMMs that read them, the residual adds inside the GEMMs that feed them.
+  // Steps of up to gemv_chain_rows_ tokens (one by default) take the decode chain: the norms and SiLU formed inside
+  // the GEMMs that read them, the residual adds inside the GEMMs that feed them.
   const bool chain = gemv_enabled_ && T <= gemv_chain_rows_;
   const bool rope_in_qkv = chain && gemv_rope_;  // the chain's QKV GEMM applies RoPE and writes K/V itself
   for (uint32_t l = 0; l < s.num_layers; ++l) {

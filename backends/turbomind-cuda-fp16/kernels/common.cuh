@@ -14,8 +14,7 @@ namespace lmrt::tm {
 // Programmatic dependent launch (sm_90+; kernels/launch.cuh): a kernel launched early waits here for the previous
 // kernel on the stream to finish and its writes to be visible. Before it, a kernel may only read what no kernel of
 // the step writes (weights, the step metadata uploaded before the step, KV that earlier steps wrote) and may write
-// nothing. Without an early
-// launch, and before sm_90, both are no-ops.
+// nothing. Without an early launch, and before sm_90, both are no-ops.
 __device__ __forceinline__ void griddep_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
