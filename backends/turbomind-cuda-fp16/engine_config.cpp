@@ -47,10 +47,10 @@ EngineConfig parse_engine_config(std::string_view yaml) {
     c.device_id = static_cast<int>(v);
   }
   if (const YAML::Node n = root["tp"]; n && !n.IsNull()) {
-    long long v = 1;
-    if (n.IsScalar() && YAML::convert<long long>::decode(n, v) && v > 1)
-      throw Error(LMRT_STATUS_UNSUPPORTED, "turbomind-cuda-fp16: engine.tp " + std::to_string(v) +
-                                               " is not supported yet (one GPU per engine)");
+    long long v = 0;
+    if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v) || v < 1 || v > 64)
+      config_error(n.Mark(), "engine.tp must be an integer in [1, 64], got '" + (n.IsScalar() ? n.Scalar() : std::string()) + "'");
+    c.tp = static_cast<int>(v);
   }
   if (const YAML::Node n = root["quant_policy"]; n && !n.IsNull()) {
     long long v = 0;

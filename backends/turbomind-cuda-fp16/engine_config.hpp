@@ -9,6 +9,7 @@ namespace lmrt::tm {
 struct EngineConfig {
   std::string dtype = "auto";  // auto | float16 | bfloat16 (auto: bf16 if the checkpoint is bf16, else fp16)
   int device_id = 0;
+  int tp = 1;  // tensor-parallel ranks (tensor_parallel_engine.hpp)
 };
 
 // Throws lmrt::plugin::Error (CONFIG_ERROR) naming the key.

@@ -50,8 +50,9 @@ struct Packer {
 
 }  // namespace
 
-GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model)
-    : host_(host), device_(config.device_id) {
+GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model,
+                     const RankContext& rank)
+    : host_(host), rank_(rank), device_(rank.device >= 0 ? rank.device : config.device_id) {
   // The environment's tuning knobs first, so that a bad value fails before any device resource exists.
   // A tuning and test knob: 1 gives every token its own attention block (the results are the same bits); larger
   // values are capped by the attention kernel's most.
@@ -110,6 +111,9 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     profile_level = prof[0] - '0';
   }
   if (profile_level == 2) graphs_enabled_ = false;  // its per-kernel events cannot be read back from a graph
+  // Tensor parallelism: the all-reduces meet on the host between kernels (communicator.hpp), which a graph cannot
+  // hold, and follow event waits that programmatic launch would not order.
+  if (rank_.num_ranks > 1) graphs_enabled_ = false, pdl = false;
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
@@ -151,7 +155,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     const ModelShape& s = model_->shape;
     // The chain's GEMMs read X in pieces of 8 elements (the weights are 256-byte aligned in their arena) and stage
     // the norm's and SiLU's rows in shared memory; longer steps take the unchained path.
-    if (s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0) {
+    // With tensor parallelism the residual adds wait for the all-reduces, so no step takes the chain.
+    if (rank_.num_ranks == 1 && s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0) {
       const size_t widest_row = size_t(std::max(s.hidden_size, s.intermediate_size)) * dtype_size(model_->dtype);
       gemv_chain_rows_ = static_cast<int>(std::min<size_t>(gemv_rows_, kMaxGemvStageBytes / widest_row));
     }
@@ -174,7 +179,9 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                       " is not a multiple of 128, which the CUDA-core attention kernel needs");
   }
   profile_ = std::make_unique<StepProfile>(profile_level);
-  host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
+  const std::string who = rank_.num_ranks > 1 ? " rank " + std::to_string(rank_.rank) + "/" +
+                                                   std::to_string(rank_.num_ranks) : "";
+  host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16" + who + " ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
                                model_->dtype_name() + "), attention on " +
                                (tensor_cores_ ? "tensor cores" : "CUDA cores") + ", CUDA graphs " +
                                (graphs_enabled_ ? "on" : "off") + ", skinny GEMM " +
@@ -540,11 +547,13 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   sp_.attention_work = reinterpret_cast<const AttentionWork*>(d + o_work);
   sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(d + o_splits);
 
+  // Ranks past the first stop after the layers: rank 0 holds the same hidden state and samples for all.
+  const bool samples = rank_.rank == 0 && R > 0;
   profile_->before_forward(stream_);
-  forward(static_cast<int>(T), static_cast<int>(R), plan);
+  forward(static_cast<int>(T), samples ? static_cast<int>(R) : 0, plan);
   profile_->after_forward(stream_);
 
-  if (R > 0) {
+  if (samples) {
     if (d_results_.bytes() < R * sizeof(SampleResult)) {
       ++buffer_epoch_;
       d_results_.allocate(std::max<size_t>(R, 64) * sizeof(SampleResult), "sampling results");
@@ -559,7 +568,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   }
   check_cuda(cudaStreamSynchronize(stream_), "the step");
   profile_->end_step(T == S, T);
-  read_results(sampled, S, outputs);
+  read_results(samples ? sampled : std::vector<uint32_t>{}, S, outputs);
 }
 
 void GpuEngine::point_at(const char* d, const MetaLayout& m) {
@@ -744,6 +753,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     }
     gemm(gc, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
     prof.mark(stream_, "gemm wo");
+    if (rank_.comm) {  // each rank's product is a partial sum over its heads
+      rank_.comm->all_reduce_sum(rank_.rank, ws_.tmp, size_t(T) * H, dt, stream_);
+      prof.mark(stream_, "all-reduce");
+    }
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
     prof.mark(stream_, "add + rms norm");
     gemm(gc, dt, ws_.xn, L.w13, ws_.gate_up, T, 2 * I, H);
@@ -752,6 +765,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     prof.mark(stream_, "silu * mul");
     gemm(gc, dt, ws_.act, L.w2, ws_.tmp, T, H, I);
     prof.mark(stream_, "gemm w2");
+    if (rank_.comm) {  // over its MLP columns
+      rank_.comm->all_reduce_sum(rank_.rank, ws_.tmp, size_t(T) * H, dt, stream_);
+      prof.mark(stream_, "all-reduce");
+    }
   }
   check_cuda(cudaGetLastError(), "launching the layers");
   if (R == 0) return;

@@ -11,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "communicator.hpp"
 #include "decode_graph.hpp"
 #include "device_memory.hpp"
 #include "engine_config.hpp"
+#include "engine_interface.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/sampling/sampling.hpp"
 #include "lmrt/engine.h"
@@ -23,16 +25,28 @@
 
 namespace lmrt::tm {
 
-class GpuEngine {
+// One tensor-parallel rank (TensorParallelEngine): its index, the communicator its all-reduces go through, and its
+// device (for a single-GPU engine: rank 0 of 1, no communicator, engine.device_id).
+struct RankContext {
+  int rank = 0, num_ranks = 1;
+  int device = -1;  // -1: engine.device_id
+  Communicator* comm = nullptr;
+};
+
+class GpuEngine final : public Engine {
  public:
-  GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model);
-  ~GpuEngine();
+  // `model` is the rank's own share with tensor parallelism (rank_model.hpp). A rank past the first runs no LM head
+  // and samples nothing: its step's outputs are left empty (token -1).
+  GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model,
+            const RankContext& rank = {});
+  ~GpuEngine() override;
   GpuEngine(const GpuEngine&) = delete;
   GpuEngine& operator=(const GpuEngine&) = delete;
 
-  void capacity(const lmrt_capacity_query& query, lmrt_capacity& out);
-  void allocate_cache(const lmrt_cache_config& config);
-  void step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs);
+  void capacity(const lmrt_capacity_query& query, lmrt_capacity& out) override;
+  void allocate_cache(const lmrt_cache_config& config) override;
+  void step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) override;
+  const std::string& device_name() const { return device_name_; }
 
  private:
   // Activations of one step, sized for `tokens` new tokens and `rows` sampled sequences.
@@ -62,6 +76,7 @@ class GpuEngine {
                    int m, int n, int k, const GemvArgs* rope = nullptr);
 
   const lmrt::plugin::Host& host_;
+  RankContext rank_;
   int device_ = 0;
   std::string device_name_;
   cudaStream_t stream_ = nullptr;

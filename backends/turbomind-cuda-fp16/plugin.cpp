@@ -5,6 +5,7 @@
 #include "device_info.hpp"
 #include "engine_config.hpp"
 #include "gpu_engine.hpp"
+#include "tensor_parallel_engine.hpp"
 #include "lmrt/engine.h"
 #include "lmrt/plugin.hpp"
 
@@ -12,13 +13,14 @@ namespace {
 
 using lmrt::plugin::Error;
 using lmrt::tm::GpuEngine;
+using lmrt::tm::TensorParallelEngine;
 
 lmrt::plugin::Host g_host;
 constexpr const char* kName = "turbomind-cuda-fp16";
 
-GpuEngine& engine_of(lmrt_engine* engine) {
+lmrt::tm::Engine& engine_of(lmrt_engine* engine) {
   if (engine == nullptr) throw Error(LMRT_STATUS_INVALID_ARGUMENT, std::string(kName) + ": engine is NULL");
-  return *reinterpret_cast<GpuEngine*>(engine);
+  return *reinterpret_cast<lmrt::tm::Engine*>(engine);
 }
 
 lmrt_status* probe(const lmrt_host_api*, lmrt_str request_yaml, lmrt_capabilities* caps) {
@@ -61,7 +63,11 @@ lmrt_status* create(const lmrt_host_api*, const lmrt_engine_create_params* param
       throw Error(LMRT_STATUS_ABI_MISMATCH, std::string(kName) + ": create: params.struct_size is too small");
     if (params->model == nullptr) throw Error(LMRT_STATUS_INVALID_ARGUMENT, std::string(kName) + ": create: params.model is NULL");
     const auto config = lmrt::tm::parse_engine_config(lmrt::plugin::view(params->config_yaml));
-    auto engine = std::make_unique<GpuEngine>(g_host, config, *params->model);
+    std::unique_ptr<lmrt::tm::Engine> engine;
+    if (config.tp > 1)
+      engine = std::make_unique<TensorParallelEngine>(g_host, config, *params->model);
+    else
+      engine = std::make_unique<GpuEngine>(g_host, config, *params->model);
     *out = reinterpret_cast<lmrt_engine*>(engine.release());
   });
 }
@@ -88,7 +94,7 @@ lmrt_status* step(lmrt_engine* engine, const lmrt_step_batch* batch, lmrt_token_
   });
 }
 
-void destroy(lmrt_engine* engine) { delete reinterpret_cast<GpuEngine*>(engine); }
+void destroy(lmrt_engine* engine) { delete reinterpret_cast<lmrt::tm::Engine*>(engine); }
 
 const lmrt_engine_api kApi = {sizeof(lmrt_engine_api), 0, create, capacity, allocate_cache, step, destroy};
 

@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "gpu_test_support.hpp"
+#include "lmrt/core/error.hpp"
 #include "lmrt/core/tiny_model.hpp"
 
 namespace fs = std::filesystem;
@@ -178,15 +179,16 @@ using Env = std::vector<std::pair<const char*, const char*>>;
 
 // Greedy steps of len(prompts) sequences: each prompt in the first step (sequence i gets KV blocks
 // [blocks_per_seq * i, ...)), then one decode token each per step; the outputs, sequence by sequence within each
-// step. `env` is set for the engine's creation only.
+// step. `env` is set for the engine's creation only; `yaml` is its engine section.
 std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vector<std::vector<int32_t>>& prompts,
-                                           uint32_t blocks_per_seq, int steps, const Env& env) {
+                                           uint32_t blocks_per_seq, int steps, const Env& env,
+                                           const std::string& yaml = "dtype: float16\n") {
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
-                           "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES"})
+                           "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
-  StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
+  StepEngine e(kGpu, dir, yaml, 256, 16);
   for (const auto& [name, value] : env) unsetenv(name);
   const size_t S = prompts.size();
   std::vector<std::vector<int32_t>> tables(S), toks = prompts;
@@ -647,17 +649,121 @@ TEST(GpuEngine, OversizedCacheIsAnOutOfMemoryStatusWithTheSizes) {
   EXPECT_GE(out.token, 0);
 }
 
-TEST(GpuEngine, Float32AndTensorParallelAreUnsupported) {
+TEST(GpuEngine, Float32AndFloat8AreRefused) {
   REQUIRE_GPU();
   PluginRegistry registry({LMRT_PLUGIN_BUILD_DIR}, false);
   LoadedModel model = load_model(fixtures_dir() / "tiny-llama");
   const LoadedPlugin& plugin = registry.find(kGpu, LMRT_PLUGIN_ENGINE);
-  for (const char* yaml : {"dtype: float32\n", "tp: 2\n", "dtype: float8\n"}) {
+  for (const char* yaml : {"dtype: float32\n", "dtype: float8\n"}) {
     try {
       EngineHandle e(plugin, registry.host_api(), yaml, model.desc());
       FAIL() << yaml << " was accepted";
     } catch (const std::exception& ex) {
       EXPECT_NE(std::string(ex.what()).find("turbomind-cuda-fp16"), std::string::npos) << ex.what();
     }
+  }
+}
+
+// engine.tp = 2 and 4 (KV heads split, then replicated: the tiny models have 4 query and 2 KV heads), every rank on
+// this one device (LMRT_TM_TP_ONE_DEVICE=1): the same greedy tokens as one rank and logprobs within fp16 rounding
+// (each rank's wo and w2 products are rounded before the all-reduce adds them), for prompts that take a prefill
+// step and then decode steps, with and without q/k/v biases (tiny-qwen2).
+TEST(GpuEngine, TensorParallelRanksGiveTheOneRankResults) {
+  REQUIRE_GPU();
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    const std::vector<std::vector<int32_t>> prompts{prompt_ids(40, 0), prompt_ids(9, 1), prompt_ids(150, 2)};
+    const auto one = run_steps(dir, prompts, 16, 12, {});
+    ASSERT_EQ(one.size(), 36u);
+    for (const char* tp : {"2", "4"}) {
+      const auto ranks = run_steps(dir, prompts, 16, 12, {{"LMRT_TM_TP_ONE_DEVICE", "1"}},
+                                   std::string("dtype: float16\ntp: ") + tp + "\n");
+      ASSERT_EQ(ranks.size(), one.size());
+      size_t tokens_same = 0;
+      ErrorStats err;
+      for (size_t k = 0; k < one.size(); ++k) {
+        tokens_same += ranks[k].token == one[k].token;
+        err.add(ranks[k].logprob, one[k].logprob);
+        for (uint32_t j = 0; j < std::min(ranks[k].num_top, one[k].num_top); ++j)
+          err.add(ranks[k].top_logprobs[j], one[k].top_logprobs[j]);
+      }
+      std::printf("[gpu-table] tensor parallel %s tp %s on one device: tokens %zu/%zu as tp 1, max_rel_logprob_err "
+                  "%.3g\n", model, tp, tokens_same, one.size(), err.max_rel);
+      EXPECT_EQ(tokens_same, one.size()) << model << " tp " << tp;
+      EXPECT_LE(err.max_rel, kTol) << model << " tp " << tp;
+    }
+  }
+}
+
+// A rank's KV block holds only its KV heads (two of tiny-llama's with one rank, one with two, and one, replicated,
+// with four), and the ranks of one device share its pool.
+TEST(GpuEngine, TensorParallelCapacityCountsOneRanksKvHeads) {
+  REQUIRE_GPU();
+  setenv("LMRT_TM_TP_ONE_DEVICE", "1", 1);
+  PluginRegistry registry({LMRT_PLUGIN_BUILD_DIR}, false);
+  const LoadedPlugin& plugin = registry.find(kGpu, LMRT_PLUGIN_ENGINE);
+  LoadedModel model = load_model(fixtures_dir() / "tiny-llama");
+  lmrt_capacity_query q{sizeof(q), 16, 0.05f, 256, 4096, 4096};
+  std::vector<lmrt_capacity> caps;
+  for (const char* tp : {"1", "2", "4"}) {
+    EngineHandle e(plugin, registry.host_api(), std::string("tp: ") + tp + "\n", model.desc());
+    caps.push_back(e.capacity(q));
+  }
+  unsetenv("LMRT_TM_TP_ONE_DEVICE");
+  EXPECT_EQ(caps[1].block_bytes * 2, caps[0].block_bytes);
+  EXPECT_EQ(caps[2].block_bytes, caps[1].block_bytes);
+  // Two ranks on one device: about half the blocks of one rank (less what the second rank's weights took).
+  EXPECT_LE(caps[1].num_blocks, caps[0].num_blocks * 2 / 2 + 1);
+  EXPECT_GE(caps[1].num_blocks, caps[0].num_blocks / 2 * 9 / 10);
+  EXPECT_GT(caps[2].weight_bytes, caps[1].weight_bytes);  // the embeddings and LM head replicated on each rank
+  EXPECT_NE(std::string(caps[1].device).find("tp 2"), std::string::npos) << caps[1].device;
+}
+
+// What tensor parallelism cannot do is a clear error when the engine is created, before any device work: shapes
+// the plan cannot split, more ranks than the engine drives, bad values, and (without LMRT_TM_TP_ONE_DEVICE) more
+// ranks than devices. Runs without a GPU too (the plan is checked first).
+TEST(GpuEngineConfig, TensorParallelErrorsNameTheProblem) {
+  PluginRegistry registry({LMRT_PLUGIN_BUILD_DIR}, false);
+  const LoadedPlugin* plugin = nullptr;
+  try {
+    plugin = &registry.find(kGpu, LMRT_PLUGIN_ENGINE);
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "the GPU engine plugin is not built: " << e.what();
+  }
+  LoadedModel model = load_model(fixtures_dir() / "tiny-llama");
+  unsetenv("LMRT_TM_TP_ONE_DEVICE");
+  struct Case {
+    std::string yaml, want;
+    lmrt_status_code code;
+  };
+  std::vector<Case> cases{{"tp: 3\n", "engine.tp: tp 3 does not divide num_heads 4", LMRT_STATUS_CONFIG_ERROR},
+                          {"tp: 16\n", "engine.tp 16 exceeds 8", LMRT_STATUS_CONFIG_ERROR},
+                          {"tp: 0\n", "engine.tp must be an integer in [1, 64], got '0'", LMRT_STATUS_CONFIG_ERROR},
+                          {"tp: two\n", "engine.tp must be an integer in [1, 64], got 'two'", LMRT_STATUS_CONFIG_ERROR}};
+  for (const Case& c : cases) {
+    try {
+      EngineHandle e(*plugin, registry.host_api(), c.yaml, model.desc());
+      ADD_FAILURE() << c.yaml << ": created";
+    } catch (const lmrt::Error& e) {
+      EXPECT_EQ(e.code(), c.code) << c.yaml << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.want), std::string::npos) << c.yaml << ": " << e.what();
+    }
+  }
+}
+
+// Without LMRT_TM_TP_ONE_DEVICE, each rank needs a device of its own: on a machine with fewer than four, tp 4 says so.
+TEST(GpuEngineConfig, TensorParallelNeedsADeviceARank) {
+  REQUIRE_GPU();
+  unsetenv("LMRT_TM_TP_ONE_DEVICE");
+  PluginRegistry registry({LMRT_PLUGIN_BUILD_DIR}, false);
+  const LoadedPlugin& plugin = registry.find(kGpu, LMRT_PLUGIN_ENGINE);
+  LoadedModel model = load_model(fixtures_dir() / "tiny-llama");
+  try {
+    EngineHandle e(plugin, registry.host_api(), "tp: 4\n", model.desc());
+    std::printf("[gpu-table] tensor parallel: this machine has four devices or more\n");
+  } catch (const lmrt::Error& e) {
+    EXPECT_EQ(e.code(), LMRT_STATUS_UNSUPPORTED) << e.what();
+    EXPECT_NE(std::string(e.what()).find("engine.tp 4 needs CUDA devices 0..3 but this machine has"), std::string::npos)
+        << e.what();
   }
 }

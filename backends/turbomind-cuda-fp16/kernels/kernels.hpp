@@ -86,6 +86,16 @@ void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int 
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);
 
+// ---- collective (kernels/collective/sum_ranks.cu): every buffer of `bufs` (n elements each, on one device or on
+//      peers this one can access) replaced by the sum over them, added in fp32 in buffer order and rounded once, so
+//      every rank holds the same bits. The tensor-parallel all-reduce (communicator.hpp) enqueues it on one rank.
+inline constexpr int kMaxRanks = 8;
+struct RankBuffers {
+  void* ptr[kMaxRanks];
+  int count;
+};
+void launch_sum_ranks(DType dt, const RankBuffers& bufs, size_t n, cudaStream_t stream);
+
 // ---- weight conversion at load: dst (DType) = src (lmrt_dtype F32/F16/BF16), n elements.
 void launch_convert(DType dt, const void* src, uint32_t src_dtype, size_t n, void* dst, cudaStream_t stream);
 

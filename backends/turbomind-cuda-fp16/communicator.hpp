@@ -1,0 +1,51 @@
+// The tensor-parallel ranks' all-reduce, for one process that drives every rank from a thread of its own.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "kernels/kernels.hpp"
+
+namespace lmrt::tm {
+
+// A barrier of the rank threads that abort() breaks: the ranks waiting in it, and those that arrive later until
+// reset(), throw instead of waiting for a rank that failed.
+class RankBarrier {
+ public:
+  explicit RankBarrier(int count) : count_(count) {}
+  void arrive_and_wait();
+  void abort();
+  void reset();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int count_, waiting_ = 0;
+  uint64_t generation_ = 0;
+  bool aborted_ = false;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  // Sums `count` elements over the ranks, in place: each rank's thread calls it with its own buffer and stream, the
+  // same calls in the same order on every rank. When it returns the sum is enqueued on `stream` (work enqueued
+  // after it sees the result) and every rank will hold the same bits. Throws lmrt::plugin::Error (INTERNAL) when
+  // abort() was called.
+  virtual void all_reduce_sum(int rank, void* buf, size_t count, DType dt, cudaStream_t stream) = 0;
+  // Called once when a rank fails, so that the others stop waiting for it; reset() before the next step.
+  virtual void abort() = 0;
+  virtual void reset() = 0;
+};
+
+// Over device memory the rank 0 device can read and write: ranks on one device (tests), or on devices with peer
+// access to it (NVLink). Rank 0's stream waits for every rank's buffer, sums them with kernels/collective, and
+// the other ranks' streams wait for that. `devices[r]` is rank r's device (at most kMaxRanks ranks).
+std::unique_ptr<Communicator> make_peer_communicator(const std::vector<int>& devices);
+
+}  // namespace lmrt::tm

@@ -1,0 +1,30 @@
+// The tensor-parallel all-reduce's arithmetic: one kernel reads every rank's buffer (the same device, or peers'
+// memory through unified addressing) and writes the sum back to all of them.
+#include <algorithm>
+
+#include "../common.cuh"
+
+namespace lmrt::tm {
+namespace {
+
+// A thread owns its elements in every buffer: it reads them all before it writes any, so the sum is in place.
+template <class T>
+__global__ void sum_ranks_kernel(RankBuffers bufs, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    float s = 0.f;
+    for (int r = 0; r < bufs.count; ++r) s += to_f(static_cast<const T*>(bufs.ptr[r])[i]);
+    const T v = from_f<T>(s);
+    for (int r = 0; r < bufs.count; ++r) static_cast<T*>(bufs.ptr[r])[i] = v;
+  }
+}
+
+}  // namespace
+
+void launch_sum_ranks(DType dt, const RankBuffers& bufs, size_t n, cudaStream_t stream) {
+  if (n == 0 || bufs.count <= 0) return;
+  const int blocks = static_cast<int>(std::min<size_t>((n + 255) / 256, 2048));
+  // A plain launch: it follows event waits on other ranks' streams, which programmatic launch would not order.
+  LMRT_DISPATCH_DTYPE(dt, T, sum_ranks_kernel<T><<<blocks, 256, 0, stream>>>(bufs, n));
+}
+
+}  // namespace lmrt::tm

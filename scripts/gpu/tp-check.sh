@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Tensor parallelism on the GPU machine (docs/tensor-parallel.md): builds, runs the engine's tensor-parallel tests,
+# then greedy generations of random-weight folders of SHAPES (default llama-2-7b qwen2-7b) with `lmrt generate`
+# at --tp 1, 2 and 4, and counts the prompts whose text matches tp 1's. With fewer devices than ranks every rank
+# runs on device 0 (LMRT_TM_TP_ONE_DEVICE=1): the same arithmetic, no scaling figures. Carry .deps.
+set -uo pipefail
+source "$(dirname "$0")/setup-env.sh"
+start=$(date +%s)
+cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 gpu_engine_tests \
+  > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+echo "build: $(( $(date +%s) - start )) s"
+timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="${FILTER:-*TensorParallel*}" \
+  > "$out/tp_tests.log" 2>&1
+echo "gpu_engine_tests ${FILTER:-*TensorParallel*}: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/tp_tests.log" | tr '\n' ' ')" |
+  tee "$out/summary.txt"
+grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|Which is|actual' "$out/tp_tests.log" | head -40
+devices=$(nvidia-smi -L 2>/dev/null | wc -l)
+prompts=("The capital of France is" "def fibonacci(n):" "上海是" "Once upon a time, there was a little robot who")
+args=()
+for p in "${prompts[@]}"; do args+=(--prompt "$p"); done
+for shape in ${SHAPES:-llama-2-7b qwen2-7b}; do
+  dir=$(bench_model "$shape")
+  for tp in 1 2 4; do
+    one=$([ "$tp" -gt "$devices" ] && echo 1 || echo 0)
+    s=$(date +%s)
+    LMRT_TM_TP_ONE_DEVICE=$one build-gpu/bin/lmrt generate "$dir" --backend turbomind-cuda-fp16 --dtype "${DTYPE:-float16}" \
+      --tp "$tp" --session-len 512 --cache-max-entry-count 0.2 --max-new-tokens 32 --temperature 0 --ignore-eos --json --log-level error \
+      "${args[@]}" > "$out/generate-$shape-tp$tp.txt" 2> "$out/generate-$shape-tp$tp.err"
+    echo "$shape tp $tp (one device: $one): exit $?, $(( $(date +%s) - s )) s" | tee -a "$out/summary.txt"
+    tail -3 "$out/generate-$shape-tp$tp.err"
+  done
+  for tp in 2 4; do
+    python3 - "$out/generate-$shape-tp1.txt" "$out/generate-$shape-tp$tp.txt" "$shape" "$tp" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+a, b = ([json.loads(l)["token_ids"] for l in open(f) if l.strip()] for f in sys.argv[1:3])
+same = sum(x == y for x, y in zip(a, b))
+agree = [next((i for i, (u, v) in enumerate(zip(x, y)) if u != v), len(x)) for x, y in zip(a, b)]
+print(f"{sys.argv[3]} tp {sys.argv[4]} vs tp 1: {same}/{len(a)} generations identical ({len(b)} printed), "
+      f"tokens agreeing before the first difference: {agree}")
+PY
+  done
+  rm -rf "$dir"  # the device's disk holds one 7B folder at a time
+done
+cat "$out/summary.txt"
+echo "total: $(( $(date +%s) - start )) s"
