@@ -2,7 +2,9 @@
 # Tensor parallelism on the GPU machine (docs/tensor-parallel.md): builds, runs the engine's tensor-parallel tests,
 # then greedy generations of random-weight folders of SHAPES (default llama-2-7b qwen2-7b) with `lmrt generate`
 # at --tp 1, 2 and 4, and counts the prompts whose text matches tp 1's. With fewer devices than ranks every rank
-# runs on device 0 (LMRT_TM_TP_ONE_DEVICE=1): the same arithmetic, no scaling figures. Carry .deps.
+# runs on device 0 (LMRT_TM_TP_ONE_DEVICE=1): the same arithmetic, no scaling figures. Then the step-level test
+# that feeds tp 2 and 4 the tokens of tp 1 on each folder (GpuEngine.TensorParallelRanksGiveTheOneRankResults-
+# OnARealShape: logprobs within the fp16 bound, greedy flips only at near ties). Carry .deps.
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 start=$(date +%s)
@@ -30,6 +32,11 @@ for shape in ${SHAPES:-llama-2-7b qwen2-7b}; do
     echo "$shape tp $tp (one device: $one): exit $?, $(( $(date +%s) - s )) s" | tee -a "$out/summary.txt"
     tail -3 "$out/generate-$shape-tp$tp.err"
   done
+  LMRT_TP_CHECK_MODEL=$dir timeout 300 build-gpu/bin/gpu_engine_tests \
+    --gtest_filter='GpuEngine.TensorParallelRanksGiveTheOneRankResultsOnARealShape' > "$out/tp_tests-$shape.log" 2>&1
+  echo "$shape fed tp 1's tokens: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/tp_tests-$shape.log" | tr '\n' ' ')" |
+    tee -a "$out/summary.txt"
+  grep -hE '^\[gpu-table\]|Failure|Expected|Which is|actual|instead of' "$out/tp_tests-$shape.log" | head -20 | tee -a "$out/summary.txt"
   for tp in 2 4; do
     python3 - "$out/generate-$shape-tp1.txt" "$out/generate-$shape-tp$tp.txt" "$shape" "$tp" <<'PY' | tee -a "$out/summary.txt"
 import json, sys

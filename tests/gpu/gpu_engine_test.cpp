@@ -179,16 +179,19 @@ using Env = std::vector<std::pair<const char*, const char*>>;
 
 // Greedy steps of len(prompts) sequences: each prompt in the first step (sequence i gets KV blocks
 // [blocks_per_seq * i, ...)), then one decode token each per step; the outputs, sequence by sequence within each
-// step. `env` is set for the engine's creation only; `yaml` is its engine section.
+// step. `env` is set for the engine's creation only; `yaml` is its engine section. With `force` (another run's
+// outputs, in this layout) each step's input is the token `force` chose, not this engine's: the same contexts.
 std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vector<std::vector<int32_t>>& prompts,
                                            uint32_t blocks_per_seq, int steps, const Env& env,
-                                           const std::string& yaml = "dtype: float16\n") {
+                                           const std::string& yaml = "dtype: float16\n",
+                                           const std::vector<lmrt_token_logprobs>* force = nullptr,
+                                           uint32_t num_blocks = 256) {
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
-  StepEngine e(kGpu, dir, yaml, 256, 16);
+  StepEngine e(kGpu, dir, yaml, num_blocks, 16);
   for (const auto& [name, value] : env) unsetenv(name);
   const size_t S = prompts.size();
   std::vector<std::vector<int32_t>> tables(S), toks = prompts;
@@ -221,7 +224,8 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
     }
     for (size_t i = 0; i < S; ++i) {
       start[i] += static_cast<uint32_t>(toks[i].size());
-      toks[i] = {out[i].token};
+      const size_t k = all.size();
+      toks[i] = {force && k < force->size() ? (*force)[k].token : out[i].token};
       all.push_back(out[i]);
     }
   }
@@ -765,5 +769,48 @@ TEST(GpuEngineConfig, TensorParallelNeedsADeviceARank) {
     EXPECT_EQ(e.code(), LMRT_STATUS_UNSUPPORTED) << e.what();
     EXPECT_NE(std::string(e.what()).find("engine.tp 4 needs CUDA devices 0..3 but this machine has"), std::string::npos)
         << e.what();
+  }
+}
+
+// The same on a model folder of a real shape when LMRT_TP_CHECK_MODEL names one (scripts/gpu/tp-check.sh writes
+// random-weight llama-2-7b and qwen2-7b folders): tp 2 and 4 on one device fed tp 1's tokens, so that every step
+// sees the same context. Each step's logprobs (the top 20 of tp 1 looked up in tp N's) stay within the fp16 bound,
+// and tp N's greedy token differs from tp 1's only where tp 1's best two were within 0.05 of each other (random
+// weights give near-flat distributions, where a different GEMM kernel at tp 1 also flips tokens).
+TEST(GpuEngine, TensorParallelRanksGiveTheOneRankResultsOnARealShape) {
+  REQUIRE_GPU();
+  const char* dir_env = std::getenv("LMRT_TP_CHECK_MODEL");
+  if (!dir_env || !*dir_env) GTEST_SKIP() << "LMRT_TP_CHECK_MODEL names no model folder";
+  const fs::path dir = dir_env;
+  const std::vector<std::vector<int32_t>> prompts{prompt_ids(40, 0), prompt_ids(9, 1), prompt_ids(150, 2)};
+  const int steps = 24;
+  const auto one = run_steps(dir, prompts, 12, steps, {}, "dtype: float16\n", nullptr, 40);
+  ASSERT_EQ(one.size(), prompts.size() * steps);
+  for (const char* tp : {"2", "4"}) {
+    const auto ranks = run_steps(dir, prompts, 12, steps, {{"LMRT_TM_TP_ONE_DEVICE", "1"}},
+                                 std::string("dtype: float16\ntp: ") + tp + "\n", &one, 40);
+    ASSERT_EQ(ranks.size(), one.size());
+    size_t tokens_same = 0, near_ties = 0, looked_up = 0;
+    ErrorStats err;
+    for (size_t k = 0; k < one.size(); ++k) {
+      const lmrt_token_logprobs &a = one[k], &b = ranks[k];
+      if (a.token == b.token) {
+        ++tokens_same;
+      } else {
+        ASSERT_GE(a.num_top, 2u);
+        const bool tie = a.top_logprobs[0] - a.top_logprobs[1] < 0.05f;
+        near_ties += tie;
+        EXPECT_TRUE(tie) << "tp " << tp << " output " << k << ": token " << b.token << " instead of " << a.token
+                         << ", whose lead was " << a.top_logprobs[0] - a.top_logprobs[1];
+      }
+      for (uint32_t i = 0; i < a.num_top; ++i)
+        for (uint32_t j = 0; j < b.num_top; ++j)
+          if (a.top_tokens[i] == b.top_tokens[j]) err.add(b.top_logprobs[j], a.top_logprobs[i]), ++looked_up;
+    }
+    std::printf("[gpu-table] tensor parallel %s tp %s on one device, fed tp 1's tokens: greedy %zu/%zu as tp 1 (the "
+                "rest near ties: %zu), max_rel_logprob_err %.3g over %zu logprobs\n",
+                dir.filename().c_str(), tp, tokens_same, one.size(), near_ties, err.max_rel, looked_up);
+    EXPECT_LE(err.max_rel, kTol) << "tp " << tp;
+    EXPECT_GE(looked_up, one.size() * 10) << "tp " << tp;
   }
 }
