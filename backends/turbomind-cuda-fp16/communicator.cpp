@@ -33,9 +33,10 @@ class PeerCommunicator final : public Communicator {
   }
   ~PeerCommunicator() override { destroy(); }
 
-  void all_reduce_sum(int rank, void* buf, size_t count, DType dt, cudaStream_t stream) override {
+  void all_reduce_sum(int rank, const float* partial, void* out, size_t count, DType dt,
+                      cudaStream_t stream) override {
     check_cuda(cudaEventRecord(ready_[rank], stream), "recording a rank's all-reduce input");
-    bufs_.ptr[rank] = buf;  // published to rank 0 by the barrier
+    bufs_.in[rank] = partial, bufs_.out[rank] = out;  // published to rank 0 by the barrier
     barrier_.arrive_and_wait();
     if (rank == 0) {
       bufs_.count = static_cast<int>(devices_.size());

@@ -228,6 +228,7 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
   const size_t act = take(tokens * s.intermediate_size * e);
   const size_t rc = take(tokens * (s.head_dim / 2) * 4);
   const size_t rs = take(tokens * (s.head_dim / 2) * 4);
+  const size_t part = take(rank_.num_ranks > 1 ? tokens * s.hidden_size * 4 : 0);
   const size_t xl = take(rows * s.hidden_size * e);
   const size_t lg = take(rows * s.vocab_size * 4);
   const size_t z = take(rows * s.vocab_size * 4);
@@ -246,6 +247,7 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
     w->act = b + act;
     w->rope_cos = reinterpret_cast<float*>(b + rc);
     w->rope_sin = reinterpret_cast<float*>(b + rs);
+    w->partial = reinterpret_cast<float*>(b + part);
     w->x_last = b + xl;
     w->logits = reinterpret_cast<float*>(b + lg);
     w->z = reinterpret_cast<float*>(b + z);
@@ -751,10 +753,11 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
       prof.mark(stream_, "silu * mul + gemm w2 + add");
       continue;
     }
-    gemm(gc, dt, ws_.attn, L.wo, ws_.tmp, T, H, Q);
+    // With tensor parallelism each rank's product is a partial sum over its heads, kept in fp32 for the all-reduce.
+    gemm(gc, dt, ws_.attn, L.wo, rank_.comm ? static_cast<void*>(ws_.partial) : ws_.tmp, T, H, Q, rank_.comm != nullptr);
     prof.mark(stream_, "gemm wo");
-    if (rank_.comm) {  // each rank's product is a partial sum over its heads
-      rank_.comm->all_reduce_sum(rank_.rank, ws_.tmp, size_t(T) * H, dt, stream_);
+    if (rank_.comm) {
+      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, stream_);
       prof.mark(stream_, "all-reduce");
     }
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
@@ -763,10 +766,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     prof.mark(stream_, "gemm w1|w3");
     launch_silu_mul(dt, ws_.gate_up, T, I, ws_.act, stream_);
     prof.mark(stream_, "silu * mul");
-    gemm(gc, dt, ws_.act, L.w2, ws_.tmp, T, H, I);
+    gemm(gc, dt, ws_.act, L.w2, rank_.comm ? static_cast<void*>(ws_.partial) : ws_.tmp, T, H, I, rank_.comm != nullptr);
     prof.mark(stream_, "gemm w2");
     if (rank_.comm) {  // over its MLP columns
-      rank_.comm->all_reduce_sum(rank_.rank, ws_.tmp, size_t(T) * H, dt, stream_);
+      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, stream_);
       prof.mark(stream_, "all-reduce");
     }
   }

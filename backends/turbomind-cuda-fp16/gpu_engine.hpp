@@ -57,7 +57,8 @@ class GpuEngine final : public Engine {
     void *xn = nullptr, *qkv = nullptr, *attn = nullptr, *tmp = nullptr, *gate_up = nullptr, *act = nullptr;
     float *rope_cos = nullptr, *rope_sin = nullptr;
     void* x_last = nullptr;  // final-normed rows that sample [rows][hidden]
-    float* logits = nullptr;  // [rows][vocab]
+    float* partial = nullptr;  // tensor parallelism: this rank's wo / w2 product before the all-reduce [tokens][hidden]
+    float* logits = nullptr;   // [rows][vocab]
     float* z = nullptr;       // sampling scratch [rows][vocab]
     double* p = nullptr;      // sampling scratch [rows][vocab]
     unsigned* split_counters = nullptr;  // tensor-core attention's split tokens [tokens][kv heads], zero between steps

@@ -1,5 +1,5 @@
-// The tensor-parallel all-reduce's arithmetic: one kernel reads every rank's buffer (the same device, or peers'
-// memory through unified addressing) and writes the sum back to all of them.
+// The tensor-parallel all-reduce's arithmetic: one kernel reads every rank's fp32 partial products (the same
+// device, or peers' memory through unified addressing) and writes their sum, rounded once, to every rank.
 #include <algorithm>
 
 #include "../common.cuh"
@@ -7,14 +7,13 @@
 namespace lmrt::tm {
 namespace {
 
-// A thread owns its elements in every buffer: it reads them all before it writes any, so the sum is in place.
 template <class T>
 __global__ void sum_ranks_kernel(RankBuffers bufs, size_t n) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     float s = 0.f;
-    for (int r = 0; r < bufs.count; ++r) s += to_f(static_cast<const T*>(bufs.ptr[r])[i]);
+    for (int r = 0; r < bufs.count; ++r) s += bufs.in[r][i];
     const T v = from_f<T>(s);
-    for (int r = 0; r < bufs.count; ++r) static_cast<T*>(bufs.ptr[r])[i] = v;
+    for (int r = 0; r < bufs.count; ++r) static_cast<T*>(bufs.out[r])[i] = v;
   }
 }
 
