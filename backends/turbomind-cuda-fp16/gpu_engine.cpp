@@ -712,6 +712,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   // the GEMMs that read them, the residual adds inside the GEMMs that feed them.
   const bool chain = gemv_enabled_ && T <= gemv_chain_rows_;
   const bool rope_in_qkv = chain && gemv_rope_;  // the chain's QKV GEMM applies RoPE and writes K/V itself
+  // With tensor parallelism the wo and w2 products are partial sums (over a rank's heads and MLP columns), kept in
+  // fp32 for the all-reduce, which writes their rounded sum to ws_.tmp.
+  const bool tp = rank_.comm != nullptr;
+  void* const product = tp ? static_cast<void*>(ws_.partial) : ws_.tmp;
   for (uint32_t l = 0; l < s.num_layers; ++l) {
     const LayerWeights& L = model_->layers[l];
     if (chain) {
@@ -753,10 +757,9 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
       prof.mark(stream_, "silu * mul + gemm w2 + add");
       continue;
     }
-    // With tensor parallelism each rank's product is a partial sum over its heads, kept in fp32 for the all-reduce.
-    gemm(gc, dt, ws_.attn, L.wo, rank_.comm ? static_cast<void*>(ws_.partial) : ws_.tmp, T, H, Q, rank_.comm != nullptr);
+    gemm(gc, dt, ws_.attn, L.wo, product, T, H, Q, tp);
     prof.mark(stream_, "gemm wo");
-    if (rank_.comm) {
+    if (tp) {
       rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, stream_);
       prof.mark(stream_, "all-reduce");
     }
@@ -766,9 +769,9 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     prof.mark(stream_, "gemm w1|w3");
     launch_silu_mul(dt, ws_.gate_up, T, I, ws_.act, stream_);
     prof.mark(stream_, "silu * mul");
-    gemm(gc, dt, ws_.act, L.w2, rank_.comm ? static_cast<void*>(ws_.partial) : ws_.tmp, T, H, I, rank_.comm != nullptr);
+    gemm(gc, dt, ws_.act, L.w2, product, T, H, I, tp);
     prof.mark(stream_, "gemm w2");
-    if (rank_.comm) {  // over its MLP columns
+    if (tp) {
       rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, stream_);
       prof.mark(stream_, "all-reduce");
     }
