@@ -4,7 +4,8 @@
 # at --tp 1, 2 and 4, and counts the prompts whose text matches tp 1's. With fewer devices than ranks every rank
 # runs on device 0 (LMRT_TM_TP_ONE_DEVICE=1): the same arithmetic, no scaling figures. Then the step-level test
 # that feeds tp 2 and 4 the tokens of tp 1 on each folder (GpuEngine.TensorParallelRanksGiveTheOneRankResults-
-# OnARealShape: logprobs within the fp16 bound, greedy flips only at near ties). Carry .deps.
+# OnARealShape: logprobs within the fp16 bound, greedy flips only at near ties), and `lmrt bench generation` at
+# each degree. Carry .deps.
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 start=$(date +%s)
@@ -46,6 +47,14 @@ agree = [next((i for i, (u, v) in enumerate(zip(x, y)) if u != v), len(x)) for x
 print(f"{sys.argv[3]} tp {sys.argv[4]} vs tp 1: {same}/{len(a)} generations identical ({len(b)} printed), "
       f"tokens agreeing before the first difference: {agree}")
 PY
+  done
+  # Decode timings at each degree (on one device the ranks share it: what the runs show is the cost of the split, the
+  # unchained steps and the all-reduces' meetings, not a scaling).
+  for tp in 1 2 4; do
+    one=$([ "$tp" -gt "$devices" ] && echo 1 || echo 0)
+    echo "== $shape bench generation --tp $tp (one device: $one)" | tee -a "$out/summary.txt"
+    bench_gen LMRT_TM_TP_ONE_DEVICE=$one "$dir" --tp "$tp" --batch 1,16 --input 128 --output 64 --log-level error \
+      --hbm-gbps "${HBM_GBPS:-4246}" 2>&1 | grep -v '^memory' | tee -a "$out/summary.txt"
   done
   rm -rf "$dir"  # the device's disk holds one 7B folder at a time
 done
