@@ -5,7 +5,7 @@
 # runs on device 0 (LMRT_TM_TP_ONE_DEVICE=1): the same arithmetic, no scaling figures. Then the step-level test
 # that feeds tp 2 and 4 the tokens of tp 1 on each folder (GpuEngine.TensorParallelRanksGiveTheOneRankResults-
 # OnARealShape: logprobs within the fp16 bound, greedy flips only at near ties), and `lmrt bench generation` at
-# each degree. Carry .deps.
+# each degree (BENCH=0 leaves it out). Carry .deps.
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 start=$(date +%s)
@@ -17,7 +17,8 @@ timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="${FI
   > "$out/tp_tests.log" 2>&1
 echo "gpu_engine_tests ${FILTER:-*TensorParallel*}: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/tp_tests.log" | tr '\n' ' ')" |
   tee "$out/summary.txt"
-grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|Which is|actual' "$out/tp_tests.log" | head -40
+grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|Which is|actual' "$out/tp_tests.log" | head -40 |
+  tee -a "$out/summary.txt"
 devices=$(nvidia-smi -L 2>/dev/null | wc -l)
 prompts=("The capital of France is" "def fibonacci(n):" "上海是" "Once upon a time, there was a little robot who")
 args=()
@@ -50,7 +51,7 @@ PY
   done
   # Decode timings at each degree (on one device the ranks share it: what the runs show is the cost of the split, the
   # unchained steps and the all-reduces' meetings, not a scaling).
-  for tp in 1 2 4; do
+  for tp in $([ "${BENCH:-1}" = 1 ] && echo 1 2 4); do
     one=$([ "$tp" -gt "$devices" ] && echo 1 || echo 0)
     echo "== $shape bench generation --tp $tp (one device: $one)" | tee -a "$out/summary.txt"
     bench_gen LMRT_TM_TP_ONE_DEVICE=$one "$dir" --tp "$tp" --batch 1,16 --input 128 --output 64 --log-level error \

@@ -717,7 +717,7 @@ TEST(GpuEngine, TensorParallelCapacityCountsOneRanksKvHeads) {
   EXPECT_EQ(caps[1].block_bytes * 2, caps[0].block_bytes);
   EXPECT_EQ(caps[2].block_bytes, caps[1].block_bytes);
   // Two ranks on one device: about half the blocks of one rank (less what the second rank's weights took).
-  EXPECT_LE(caps[1].num_blocks, caps[0].num_blocks * 2 / 2 + 1);
+  EXPECT_LE(caps[1].num_blocks, caps[0].num_blocks / 2 + 1);
   EXPECT_GE(caps[1].num_blocks, caps[0].num_blocks / 2 * 9 / 10);
   EXPECT_GT(caps[2].weight_bytes, caps[1].weight_bytes);  // the embeddings and LM head replicated on each rank
   EXPECT_NE(std::string(caps[1].device).find("tp 2"), std::string::npos) << caps[1].device;
@@ -774,9 +774,11 @@ TEST(GpuEngineConfig, TensorParallelNeedsADeviceARank) {
 
 // The same on a model folder of a real shape when LMRT_TP_CHECK_MODEL names one (scripts/gpu/tp-check.sh writes
 // random-weight llama-2-7b and qwen2-7b folders): tp 2 and 4 on one device fed tp 1's tokens, so that every step
-// sees the same context. Each step's logprobs (the top 20 of tp 1 looked up in tp N's) stay within the fp16 bound,
-// and tp N's greedy token differs from tp 1's only where tp 1's best two were within 0.05 of each other (random
-// weights give near-flat distributions, where a different GEMM kernel at tp 1 also flips tokens).
+// sees the same context. A rank's GEMMs have other shapes, so cuBLAS sums them in another order and an fp16
+// rounding flips now and then; over 32 layers of random weights that moves logprobs by more than on the tiny
+// models. So the yardstick is another correct kernel at tp 1, the CUDA-core attention: tp N stays within twice its
+// distance from tp 1 (or within the fp16 bound), and tp N's greedy token differs from tp 1's only where tp 1's
+// best two were within 0.05 of each other.
 TEST(GpuEngine, TensorParallelRanksGiveTheOneRankResultsOnARealShape) {
   REQUIRE_GPU();
   const char* dir_env = std::getenv("LMRT_TP_CHECK_MODEL");
@@ -784,33 +786,47 @@ TEST(GpuEngine, TensorParallelRanksGiveTheOneRankResultsOnARealShape) {
   const fs::path dir = dir_env;
   const std::vector<std::vector<int32_t>> prompts{prompt_ids(40, 0), prompt_ids(9, 1), prompt_ids(150, 2)};
   const int steps = 24;
-  const auto one = run_steps(dir, prompts, 12, steps, {}, "dtype: float16\n", nullptr, 40);
+  const std::string fp16 = "dtype: float16\n";
+  const auto one = run_steps(dir, prompts, 12, steps, {}, fp16, nullptr, 40);
   ASSERT_EQ(one.size(), prompts.size() * steps);
+  // The logprobs of `got` at tp 1's top tokens against tp 1's.
+  auto distance = [&](const std::vector<lmrt_token_logprobs>& got, size_t& looked_up) {
+    ErrorStats err;
+    looked_up = 0;
+    for (size_t k = 0; k < one.size(); ++k)
+      for (uint32_t i = 0; i < one[k].num_top; ++i)
+        for (uint32_t j = 0; j < got[k].num_top; ++j)
+          if (one[k].top_tokens[i] == got[k].top_tokens[j])
+            err.add(got[k].top_logprobs[j], one[k].top_logprobs[i]), ++looked_up;
+    return err.max_rel;
+  };
+  size_t looked_up = 0;
+  const auto cuda_cores = run_steps(dir, prompts, 12, steps, {{"LMRT_TM_ATTENTION_TENSOR_CORES", "0"}}, fp16, &one, 40);
+  ASSERT_EQ(cuda_cores.size(), one.size());
+  const double yardstick = distance(cuda_cores, looked_up);
   for (const char* tp : {"2", "4"}) {
     const auto ranks = run_steps(dir, prompts, 12, steps, {{"LMRT_TM_TP_ONE_DEVICE", "1"}},
-                                 std::string("dtype: float16\ntp: ") + tp + "\n", &one, 40);
+                                 fp16 + "tp: " + tp + "\n", &one, 40);
     ASSERT_EQ(ranks.size(), one.size());
-    size_t tokens_same = 0, near_ties = 0, looked_up = 0;
-    ErrorStats err;
+    size_t tokens_same = 0, near_ties = 0;
     for (size_t k = 0; k < one.size(); ++k) {
       const lmrt_token_logprobs &a = one[k], &b = ranks[k];
       if (a.token == b.token) {
         ++tokens_same;
-      } else {
-        ASSERT_GE(a.num_top, 2u);
-        const bool tie = a.top_logprobs[0] - a.top_logprobs[1] < 0.05f;
-        near_ties += tie;
-        EXPECT_TRUE(tie) << "tp " << tp << " output " << k << ": token " << b.token << " instead of " << a.token
-                         << ", whose lead was " << a.top_logprobs[0] - a.top_logprobs[1];
+        continue;
       }
-      for (uint32_t i = 0; i < a.num_top; ++i)
-        for (uint32_t j = 0; j < b.num_top; ++j)
-          if (a.top_tokens[i] == b.top_tokens[j]) err.add(b.top_logprobs[j], a.top_logprobs[i]), ++looked_up;
+      ASSERT_GE(a.num_top, 2u);
+      const bool tie = a.top_logprobs[0] - a.top_logprobs[1] < 0.05f;
+      near_ties += tie;
+      EXPECT_TRUE(tie) << "tp " << tp << " output " << k << ": token " << b.token << " instead of " << a.token
+                       << ", whose lead was " << a.top_logprobs[0] - a.top_logprobs[1];
     }
+    const double err = distance(ranks, looked_up);
     std::printf("[gpu-table] tensor parallel %s tp %s on one device, fed tp 1's tokens: greedy %zu/%zu as tp 1 (the "
-                "rest near ties: %zu), max_rel_logprob_err %.3g over %zu logprobs\n",
-                dir.filename().c_str(), tp, tokens_same, one.size(), near_ties, err.max_rel, looked_up);
-    EXPECT_LE(err.max_rel, kTol) << "tp " << tp;
+                "rest near ties: %zu), max_rel_logprob_err %.3g over %zu logprobs (CUDA-core attention at tp 1: "
+                "%.3g)\n",
+                dir.filename().c_str(), tp, tokens_same, one.size(), near_ties, err, looked_up, yardstick);
+    EXPECT_LE(err, std::max(kTol, 2 * yardstick)) << "tp " << tp;
     EXPECT_GE(looked_up, one.size() * 10) << "tp " << tp;
   }
 }
