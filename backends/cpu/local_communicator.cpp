@@ -5,35 +5,18 @@
 
 namespace lmrt::cpu {
 
-LocalCommunicator::LocalCommunicator(uint32_t num_ranks) : num_ranks_(num_ranks), slots_(num_ranks) {
+LocalCommunicator::LocalCommunicator(uint32_t num_ranks)
+    : num_ranks_(num_ranks), barrier_(num_ranks), slots_(num_ranks) {
   if (num_ranks == 0) throw std::invalid_argument("LocalCommunicator: num_ranks is 0");
 }
 
 void LocalCommunicator::barrier() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (aborted_) throw std::runtime_error("tensor-parallel collective aborted by another rank");
-  const uint64_t generation = generation_;
-  if (++waiting_ == num_ranks_) {
-    waiting_ = 0;
-    ++generation_;
-    arrived_.notify_all();
-    return;
-  }
-  arrived_.wait(lock, [&] { return generation_ != generation || aborted_; });
-  if (generation_ == generation) throw std::runtime_error("tensor-parallel collective aborted by another rank");
+  if (!barrier_.arrive_and_wait()) throw std::runtime_error("tensor-parallel collective aborted by another rank");
 }
 
-void LocalCommunicator::abort() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  aborted_ = true;
-  arrived_.notify_all();
-}
+void LocalCommunicator::abort() { barrier_.abort(); }
 
-void LocalCommunicator::reset() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  aborted_ = false;
-  waiting_ = 0;
-}
+void LocalCommunicator::reset() { barrier_.reset(); }
 
 template <class T>
 void LocalCommunicator::all_reduce(uint32_t rank, T* data, size_t count) {

@@ -3,11 +3,11 @@
 // tensor-parallel forward needs.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <vector>
+
+#include "lmrt/cpp/rank_barrier.hpp"
 
 namespace lmrt::cpu {
 
@@ -40,11 +40,7 @@ class LocalCommunicator {
   void all_reduce(uint32_t rank, T* data, size_t count);
 
   const uint32_t num_ranks_;
-  std::mutex mutex_;
-  std::condition_variable arrived_;
-  uint32_t waiting_ = 0;
-  uint64_t generation_ = 0;
-  bool aborted_ = false;
+  tp::RankBarrier barrier_;
 
   // The buffers of the collective in progress, published before its first barrier.
   struct Slot {

@@ -1,6 +1,7 @@
 #include "communicator.hpp"
 
 #include "cuda_check.hpp"
+#include "lmrt/cpp/rank_barrier.hpp"
 #include "lmrt/plugin.hpp"
 
 namespace lmrt::tm {
@@ -15,7 +16,7 @@ using lmrt::plugin::Error;
 class PeerCommunicator final : public Communicator {
  public:
   explicit PeerCommunicator(const std::vector<int>& devices)
-      : devices_(devices), barrier_(static_cast<int>(devices.size())), ready_(devices.size()) {
+      : devices_(devices), barrier_(static_cast<uint32_t>(devices.size())), ready_(devices.size()) {
     int current = 0;
     check_cuda(cudaGetDevice(&current), "cudaGetDevice");
     try {
@@ -37,7 +38,7 @@ class PeerCommunicator final : public Communicator {
                       cudaStream_t stream) override {
     check_cuda(cudaEventRecord(ready_[rank], stream), "recording a rank's all-reduce input");
     bufs_.in[rank] = partial, bufs_.out[rank] = out;  // published to rank 0 by the barrier
-    barrier_.arrive_and_wait();
+    meet();
     if (rank == 0) {
       bufs_.count = static_cast<int>(devices_.size());
       for (size_t r = 1; r < devices_.size(); ++r)
@@ -48,13 +49,16 @@ class PeerCommunicator final : public Communicator {
     }
     // Rank 0 records done_ before this barrier and re-records it only after the next call's first one, which
     // every rank reaches after enqueueing its wait below.
-    barrier_.arrive_and_wait();
+    meet();
     if (rank != 0) check_cuda(cudaStreamWaitEvent(stream, done_, 0), "waiting for the all-reduce");
   }
   void abort() override { barrier_.abort(); }
   void reset() override { barrier_.reset(); }
 
  private:
+  void meet() {
+    if (!barrier_.arrive_and_wait()) aborted();
+  }
   void destroy() {
     for (cudaEvent_t e : ready_)
       if (e) cudaEventDestroy(e);
@@ -64,39 +68,13 @@ class PeerCommunicator final : public Communicator {
   }
 
   std::vector<int> devices_;
-  RankBarrier barrier_;
+  tp::RankBarrier barrier_;
   std::vector<cudaEvent_t> ready_;
   cudaEvent_t done_ = nullptr;
   RankBuffers bufs_{};
 };
 
 }  // namespace
-
-void RankBarrier::arrive_and_wait() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (aborted_) aborted();
-  const uint64_t generation = generation_;
-  if (++waiting_ == count_) {
-    waiting_ = 0;
-    ++generation_;
-    cv_.notify_all();
-    return;
-  }
-  cv_.wait(lock, [&] { return generation_ != generation || aborted_; });
-  if (generation_ == generation) aborted();
-}
-
-void RankBarrier::abort() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  aborted_ = true;
-  cv_.notify_all();
-}
-
-void RankBarrier::reset() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  aborted_ = false;
-  waiting_ = 0;
-}
 
 std::unique_ptr<Communicator> make_peer_communicator(const std::vector<int>& devices) {
   if (devices.empty() || devices.size() > static_cast<size_t>(kMaxRanks))

@@ -3,32 +3,13 @@
 
 #include <cuda_runtime.h>
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "kernels/kernels.hpp"
 
 namespace lmrt::tm {
-
-// A barrier of the rank threads that abort() breaks: the ranks waiting in it, and those that arrive later until
-// reset(), throw instead of waiting for a rank that failed.
-class RankBarrier {
- public:
-  explicit RankBarrier(int count) : count_(count) {}
-  void arrive_and_wait();
-  void abort();
-  void reset();
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int count_, waiting_ = 0;
-  uint64_t generation_ = 0;
-  bool aborted_ = false;
-};
 
 class Communicator {
  public:

@@ -49,7 +49,8 @@ EngineConfig parse_engine_config(std::string_view yaml) {
   if (const YAML::Node n = root["tp"]; n && !n.IsNull()) {
     long long v = 0;
     if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v) || v < 1 || v > 64)
-      config_error(n.Mark(), "engine.tp must be an integer in [1, 64], got '" + (n.IsScalar() ? n.Scalar() : std::string()) + "'");
+      config_error(n.Mark(),
+                   "engine.tp must be an integer in [1, 64], got '" + (n.IsScalar() ? n.Scalar() : std::string()) + "'");
     c.tp = static_cast<int>(v);
   }
   if (const YAML::Node n = root["quant_policy"]; n && !n.IsNull()) {

@@ -8,9 +8,7 @@
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 start=$(date +%s)
-cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 gpu_engine_tests \
-  > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+gpu_build || exit 1
 echo "build: $(( $(date +%s) - start )) s"
 build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
 echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')" | tee "$out/summary.txt"

@@ -24,3 +24,10 @@ bench_gen() {
   env "${vars[@]}" build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
     --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 "$@"
 }
+# gpu_build: configures build-gpu (tests on) and builds the app, both engines and the GPU tests, logs in $out;
+# prints the errors and fails when either step does.
+gpu_build() {
+  cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; return 1; }
+  cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 \
+    gpu_engine_tests > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; return 1; }
+}

@@ -9,9 +9,7 @@
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 start=$(date +%s)
-cmake --preset gpu -DLMRT_BUILD_TESTS=ON > "$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 gpu_engine_tests \
-  > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+gpu_build || exit 1
 echo "build: $(( $(date +%s) - start )) s"
 timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="${FILTER:-*TensorParallel*}" \
   > "$out/tp_tests.log" 2>&1

@@ -825,3 +825,32 @@ TEST(GpuEngine, TensorParallelRanksGiveTheOneRankResultsOnARealShape) {
   const Env cuda_cores{{"LMRT_TM_ATTENTION_TENSOR_CORES", "0"}};
   expect_tensor_parallel_matches_one_rank(dir_env, 40, &cuda_cores);
 }
+
+// A bad step on a tensor-parallel engine fails as a whole with the same clear status as on one rank (every rank
+// rejects it; the first to fail releases the others), and the next step runs.
+TEST(GpuEngine, TensorParallelBadStepIsAClearErrorAndTheEngineStaysUsable) {
+  REQUIRE_GPU();
+  setenv("LMRT_TM_TP_ONE_DEVICE", "1", 1);
+  StepEngine e(kGpu, fixtures_dir() / "tiny-llama", "tp: 2\n", 16);
+  unsetenv("LMRT_TM_TP_ONE_DEVICE");
+  std::vector<int32_t> table{0, 1}, bad_tokens{5, 9999, 7}, tokens{5, 6, 7};
+  lmrt_sampling_params sp = greedy_params();
+  lmrt_step_seq s{};
+  s.struct_size = sizeof(s);
+  s.seq_id = 1;
+  s.tokens = bad_tokens.data();
+  s.num_tokens = 3;
+  s.block_table = table.data();
+  s.num_blocks = 2;
+  s.sampling = &sp;
+  for (int round = 0; round < 2; ++round) {
+    std::vector<lmrt_token_logprobs> out;
+    lmrt_status* st = e.step({s}, out);
+    ASSERT_NE(st, nullptr);
+    EXPECT_EQ(e.host()->status_code(st), LMRT_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.host()->status_message(st)).find("tokens[1]"), std::string::npos)
+        << e.host()->status_message(st);
+    e.host()->status_release(st);
+    EXPECT_GE(e.greedy(tokens, 0).token, 0) << "round " << round;
+  }
+}
