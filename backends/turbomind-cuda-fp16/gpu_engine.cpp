@@ -179,10 +179,10 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                       " is not a multiple of 128, which the CUDA-core attention kernel needs");
   }
   profile_ = std::make_unique<StepProfile>(profile_level);
-  const std::string who = rank_.num_ranks > 1 ? " rank " + std::to_string(rank_.rank) + "/" +
-                                                   std::to_string(rank_.num_ranks) : "";
-  host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16" + who + " ready on " + device_name_ + ": weights " + gib(model_->bytes()) + " (" +
-                               model_->dtype_name() + "), attention on " +
+  const std::string who =
+      rank_.num_ranks > 1 ? " rank " + std::to_string(rank_.rank) + "/" + std::to_string(rank_.num_ranks) : "";
+  host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16" + who + " ready on " + device_name_ + ": weights " +
+                               gib(model_->bytes()) + " (" + model_->dtype_name() + "), attention on " +
                                (tensor_cores_ ? "tensor cores" : "CUDA cores") + ", CUDA graphs " +
                                (graphs_enabled_ ? "on" : "off") + ", skinny GEMM " +
                                (gemv_enabled_ ? "for up to " + std::to_string(gemv_rows_) + " rows" : "off") +

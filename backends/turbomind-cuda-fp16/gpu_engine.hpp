@@ -1,5 +1,6 @@
-// The turbomind-cuda-fp16 engine: a Llama-family decoder on one CUDA device, fp16 or bf16
-// weights and KV, fp32 residual stream and accumulation, paged KV pool, sampling on the device.
+// The turbomind-cuda-fp16 engine: a Llama-family decoder on one CUDA device (a whole model, or one tensor-parallel
+// rank's share of it), fp16 or bf16 weights and KV, fp32 residual stream and accumulation, paged KV pool, sampling
+// on the device.
 #pragma once
 
 #include <cublas_v2.h>
@@ -59,8 +60,8 @@ class GpuEngine final : public Engine {
     void* x_last = nullptr;  // final-normed rows that sample [rows][hidden]
     float* partial = nullptr;  // tensor parallelism: this rank's wo / w2 product before the all-reduce [tokens][hidden]
     float* logits = nullptr;   // [rows][vocab]
-    float* z = nullptr;       // sampling scratch [rows][vocab]
-    double* p = nullptr;      // sampling scratch [rows][vocab]
+    float* z = nullptr;        // sampling scratch [rows][vocab]
+    double* p = nullptr;       // sampling scratch [rows][vocab]
     unsigned* split_counters = nullptr;  // tensor-core attention's split tokens [tokens][kv heads], zero between steps
     SamplingSlice* sample_slices = nullptr;  // [rows][kSamplingSlices]
     unsigned* sample_counters = nullptr;     // [rows], zero between steps

@@ -5,9 +5,9 @@
 #include "device_info.hpp"
 #include "engine_config.hpp"
 #include "gpu_engine.hpp"
-#include "tensor_parallel_engine.hpp"
 #include "lmrt/engine.h"
 #include "lmrt/plugin.hpp"
+#include "tensor_parallel_engine.hpp"
 
 namespace {
 

@@ -87,6 +87,8 @@ TensorParallelEngine::~TensorParallelEngine() {
 }
 
 void TensorParallelEngine::capacity(const lmrt_capacity_query& query, lmrt_capacity& out) {
+  if (out.struct_size < sizeof(lmrt_capacity))
+    throw Error(LMRT_STATUS_INVALID_ARGUMENT, "turbomind-cuda-fp16: capacity out.struct_size is too small");
   uint64_t blocks = std::numeric_limits<uint64_t>::max(), free_bytes = blocks, weights = 0;
   std::string where;
   for (size_t r = 0; r < ranks_.size(); ++r) {
