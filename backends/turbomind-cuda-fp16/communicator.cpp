@@ -34,13 +34,14 @@ class PeerCommunicator final : public Communicator {
   }
   ~PeerCommunicator() override { destroy(); }
 
-  void all_reduce_sum(int rank, const float* partial, void* out, size_t count, DType dt,
+  void all_reduce_sum(int rank, const float* partial, void* out, size_t count, DType dt, bool add_to_residual,
                       cudaStream_t stream) override {
     check_cuda(cudaEventRecord(ready_[rank], stream), "recording a rank's all-reduce input");
     bufs_.in[rank] = partial, bufs_.out[rank] = out;  // published to rank 0 by the barrier
     meet();
     if (rank == 0) {
       bufs_.count = static_cast<int>(devices_.size());
+      bufs_.add_to_residual = add_to_residual;
       for (size_t r = 1; r < devices_.size(); ++r)
         check_cuda(cudaStreamWaitEvent(stream, ready_[r], 0), "waiting for a rank's all-reduce input");
       launch_sum_ranks(dt, bufs_, count, stream);

@@ -155,8 +155,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     const ModelShape& s = model_->shape;
     // The chain's GEMMs read X in pieces of 8 elements (the weights are 256-byte aligned in their arena) and stage
     // the norm's and SiLU's rows in shared memory; longer steps take the unchained path.
-    // With tensor parallelism the residual adds wait for the all-reduces, so no step takes the chain.
-    if (rank_.num_ranks == 1 && s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0) {
+    if (s.hidden_size % 8 == 0 && s.q_rows() % 8 == 0 && s.intermediate_size % 8 == 0) {
       const size_t widest_row = size_t(std::max(s.hidden_size, s.intermediate_size)) * dtype_size(model_->dtype);
       gemv_chain_rows_ = static_cast<int>(std::min<size_t>(gemv_rows_, kMaxGemvStageBytes / widest_row));
     }
@@ -713,7 +712,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   const bool chain = gemv_enabled_ && T <= gemv_chain_rows_;
   const bool rope_in_qkv = chain && gemv_rope_;  // the chain's QKV GEMM applies RoPE and writes K/V itself
   // With tensor parallelism the wo and w2 products are partial sums (over a rank's heads and MLP columns), kept in
-  // fp32 for the all-reduce, which writes their rounded sum to ws_.tmp.
+  // fp32 for the all-reduce, which writes their rounded sum to ws_.tmp (or, in the chain, adds it to ws_.x).
   const bool tp = rank_.comm != nullptr;
   void* const product = tp ? static_cast<void*>(ws_.partial) : ws_.tmp;
   for (uint32_t l = 0; l < s.num_layers; ++l) {
@@ -749,18 +748,29 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
                        static_cast<int>(l), attention_chunk_, attention.partials, ws_.attn, stream_);
     prof.mark(stream_, "attention");
     if (chain) {
-      decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, GemvOutput::kAddResidual, ws_.x, T, H, Q);
+      // With tensor parallelism the all-reduce does the residual add, as the GEMM would have.
+      const GemvOutput add = tp ? GemvOutput::kStoreF32 : GemvOutput::kAddResidual;
+      void* const added = tp ? static_cast<void*>(ws_.partial) : ws_.x;
+      decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, add, added, T, H, Q);
       prof.mark(stream_, "gemm wo + add");
+      if (tp) {
+        rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.x, size_t(T) * H, dt, true, stream_);
+        prof.mark(stream_, "all-reduce + add");
+      }
       decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H);
       prof.mark(stream_, "rms norm + gemm w1|w3");
-      decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, GemvOutput::kAddResidual, ws_.x, T, H, I);
+      decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I);
       prof.mark(stream_, "silu * mul + gemm w2 + add");
+      if (tp) {
+        rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.x, size_t(T) * H, dt, true, stream_);
+        prof.mark(stream_, "all-reduce + add");
+      }
       continue;
     }
     gemm(gc, dt, ws_.attn, L.wo, product, T, H, Q, tp);
     prof.mark(stream_, "gemm wo");
     if (tp) {
-      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, stream_);
+      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, false, stream_);
       prof.mark(stream_, "all-reduce");
     }
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
@@ -772,7 +782,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     gemm(gc, dt, ws_.act, L.w2, product, T, H, I, tp);
     prof.mark(stream_, "gemm w2");
     if (tp) {
-      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, stream_);
+      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, false, stream_);
       prof.mark(stream_, "all-reduce");
     }
   }

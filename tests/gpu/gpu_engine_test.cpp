@@ -752,12 +752,14 @@ namespace {
 // only where tp 1's best two were within 0.05 of each other. A rank's GEMMs have other shapes, so cuBLAS sums in
 // another order and an fp16 rounding flips now and then: near ties may go either way. The bound is the fp16 one,
 // or, with `yardstick`, twice the distance from tp 1 of tp 1 with those variables (another correct kernel) if that
-// is larger.
-void expect_tensor_parallel_matches_one_rank(const fs::path& dir, uint32_t num_blocks, const Env* yardstick = nullptr) {
+// is larger. `env` applies to every run (LMRT_TM_GEMV_ROWS=8 sends the three-token decode steps through the
+// skinny-GEMM chain, whose residual adds the all-reduce then does).
+void expect_tensor_parallel_matches_one_rank(const fs::path& dir, uint32_t num_blocks, const Env& env,
+                                             const Env* yardstick = nullptr) {
   const std::vector<std::vector<int32_t>> prompts{prompt_ids(40, 0), prompt_ids(9, 1), prompt_ids(150, 2)};
   const int steps = 24;
   const std::string fp16 = "dtype: float16\n";
-  const auto one = run_steps(dir, prompts, 12, steps, {}, fp16, nullptr, num_blocks);
+  const auto one = run_steps(dir, prompts, 12, steps, env, fp16, nullptr, num_blocks);
   ASSERT_EQ(one.size(), prompts.size() * steps);
   // The largest relative distance of `got`'s logprobs from tp 1's at tp 1's top tokens, and how many there were.
   auto distance = [&](const std::vector<lmrt_token_logprobs>& got, size_t& looked_up) {
@@ -773,14 +775,17 @@ void expect_tensor_parallel_matches_one_rank(const fs::path& dir, uint32_t num_b
   double tolerance = kTol;
   if (yardstick) {
     size_t looked_up = 0;
-    const double d = distance(run_steps(dir, prompts, 12, steps, *yardstick, fp16, &one, num_blocks), looked_up);
+    Env both = env;
+    both.insert(both.end(), yardstick->begin(), yardstick->end());
+    const double d = distance(run_steps(dir, prompts, 12, steps, both, fp16, &one, num_blocks), looked_up);
     std::printf("[gpu-table] tensor parallel %s: the yardstick at tp 1, fed the same tokens: max_rel_logprob_err "
                 "%.3g\n", dir.filename().c_str(), d);
     tolerance = std::max(kTol, 2 * d);
   }
   for (const char* tp : {"2", "4"}) {
-    const auto ranks =
-        run_steps(dir, prompts, 12, steps, {{"LMRT_TM_TP_ONE_DEVICE", "1"}}, fp16 + "tp: " + tp + "\n", &one, num_blocks);
+    Env ranks_env = env;
+    ranks_env.push_back({"LMRT_TM_TP_ONE_DEVICE", "1"});
+    const auto ranks = run_steps(dir, prompts, 12, steps, ranks_env, fp16 + "tp: " + tp + "\n", &one, num_blocks);
     ASSERT_EQ(ranks.size(), one.size());
     size_t tokens_same = 0, near_ties = 0, looked_up = 0;
     for (size_t k = 0; k < one.size(); ++k) {
@@ -796,9 +801,10 @@ void expect_tensor_parallel_matches_one_rank(const fs::path& dir, uint32_t num_b
                        << ", whose lead was " << a.top_logprobs[0] - a.top_logprobs[1];
     }
     const double err = distance(ranks, looked_up);
-    std::printf("[gpu-table] tensor parallel %s tp %s on one device, fed tp 1's tokens: greedy %zu/%zu as tp 1 (the "
+    std::printf("[gpu-table] tensor parallel %s%s tp %s on one device, fed tp 1's tokens: greedy %zu/%zu as tp 1 (the "
                 "rest near ties: %zu), max_rel_logprob_err %.3g over %zu logprobs (bound %.3g)\n",
-                dir.filename().c_str(), tp, tokens_same, one.size(), near_ties, err, looked_up, tolerance);
+                dir.filename().c_str(), env.empty() ? "" : " (LMRT_TM_GEMV_ROWS=8)", tp, tokens_same, one.size(), near_ties, err,
+                looked_up, tolerance);
     EXPECT_LE(err, tolerance) << dir.filename() << " tp " << tp;
     EXPECT_GE(looked_up, one.size() * 10) << dir.filename() << " tp " << tp;
   }
@@ -807,11 +813,12 @@ void expect_tensor_parallel_matches_one_rank(const fs::path& dir, uint32_t num_b
 }  // namespace
 
 // The tiny models (4 query and 2 KV heads, so tp 4 replicates KV heads), with and without q/k/v biases
-// (tiny-qwen2): within the fp16 bound.
+// (tiny-qwen2), unchained and through the chain: within the fp16 bound.
 TEST(GpuEngine, TensorParallelRanksGiveTheOneRankResults) {
   REQUIRE_GPU();
-  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"})
-    expect_tensor_parallel_matches_one_rank(fixtures_dir() / model, 256);
+  for (const Env& env : {Env{}, Env{{"LMRT_TM_GEMV_ROWS", "8"}}})
+    for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"})
+      expect_tensor_parallel_matches_one_rank(fixtures_dir() / model, 256, env);
 }
 
 // The same on a model folder of a real shape when LMRT_TP_CHECK_MODEL names one (scripts/gpu/tp-check.sh writes
@@ -823,7 +830,8 @@ TEST(GpuEngine, TensorParallelRanksGiveTheOneRankResultsOnARealShape) {
   const char* dir_env = std::getenv("LMRT_TP_CHECK_MODEL");
   if (!dir_env || !*dir_env) GTEST_SKIP() << "LMRT_TP_CHECK_MODEL names no model folder";
   const Env cuda_cores{{"LMRT_TM_ATTENTION_TENSOR_CORES", "0"}};
-  expect_tensor_parallel_matches_one_rank(dir_env, 40, &cuda_cores);
+  for (const Env& env : {Env{}, Env{{"LMRT_TM_GEMV_ROWS", "8"}}})
+    expect_tensor_parallel_matches_one_rank(dir_env, 40, env, &cuda_cores);
 }
 
 // A bad step on a tensor-parallel engine fails as a whole with the same clear status as on one rank (every rank

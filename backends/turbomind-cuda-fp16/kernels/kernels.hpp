@@ -86,15 +86,18 @@ void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int 
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);
 
-// ---- collective (kernels/collective/sum_ranks.cu): out[r] = in[0] + in[1] + ... for every rank r < count: n
-//      fp32 partial products a rank (on one device, or on peers this one can access), added in rank order and
-//      rounded to DType once, so every rank holds the same bits, and the bits one rank's GEMM would have stored
-//      but for the order of the fp32 sum. The tensor-parallel all-reduce (communicator.hpp) enqueues it on one rank.
+// ---- collective (kernels/collective/sum_ranks.cu): s = in[0] + in[1] + ..., n fp32 partial products a rank (on
+//      one device, or on peers this one can access), added in rank order and rounded to DType once; then for every
+//      rank r < count out[r] = s (DType), or, with add_to_residual, out[r] += s (the fp32 residual stream, as the
+//      skinny GEMM's kAddResidual adds its rounded output). Every rank holds the same bits, the bits one rank's GEMM
+//      would have produced but for the order of the fp32 sum. The tensor-parallel all-reduce (communicator.hpp)
+//      enqueues it on one rank.
 inline constexpr int kMaxRanks = 8;
 struct RankBuffers {
   const float* in[kMaxRanks];
-  void* out[kMaxRanks];  // DType
+  void* out[kMaxRanks];  // DType, or fp32 with add_to_residual
   int count;
+  bool add_to_residual;
 };
 void launch_sum_ranks(DType dt, const RankBuffers& bufs, size_t n, cudaStream_t stream);
 

@@ -1,5 +1,6 @@
 // The tensor-parallel all-reduce's arithmetic: one kernel reads every rank's fp32 partial products (the same
-// device, or peers' memory through unified addressing) and writes their sum, rounded once, to every rank.
+// device, or peers' memory through unified addressing) and writes their sum, rounded once, to every rank (or adds
+// it to every rank's residual stream).
 #include <algorithm>
 
 #include "../common.cuh"
@@ -13,7 +14,10 @@ __global__ void sum_ranks_kernel(RankBuffers bufs, size_t n) {
     float s = 0.f;
     for (int r = 0; r < bufs.count; ++r) s += bufs.in[r][i];
     const T v = from_f<T>(s);
-    for (int r = 0; r < bufs.count; ++r) static_cast<T*>(bufs.out[r])[i] = v;
+    if (bufs.add_to_residual)
+      for (int r = 0; r < bufs.count; ++r) static_cast<float*>(bufs.out[r])[i] += to_f(v);
+    else
+      for (int r = 0; r < bufs.count; ++r) static_cast<T*>(bufs.out[r])[i] = v;
   }
 }
 

@@ -347,6 +347,7 @@ bool by_pairing(const void* w, const GemvArgs& a, cudaStream_t stream) {
   else if (a.input == I::kPlain && a.output == O::kAddResidual) launch<T, M, I::kPlain, O::kAddResidual>(w, a, stream);
   else if (a.input == I::kRmsNorm && a.output == O::kStore) launch<T, M, I::kRmsNorm, O::kStore>(w, a, stream);
   else if (a.input == I::kSiluMul && a.output == O::kAddResidual) launch<T, M, I::kSiluMul, O::kAddResidual>(w, a, stream);
+  else if (a.input == I::kSiluMul && a.output == O::kStoreF32) launch<T, M, I::kSiluMul, O::kStoreF32>(w, a, stream);
   else if (a.input == I::kRmsNorm && a.output == O::kRopeKv) launch<T, M, I::kRmsNorm, O::kRopeKv>(w, a, stream);
   else return false;
   return true;
@@ -358,7 +359,8 @@ bool prepare_pairings() {
   using O = GemvOutput;
   return prepare<T, M, I::kPlain, O::kStore>() && prepare<T, M, I::kPlain, O::kStoreF32>() &&
          prepare<T, M, I::kPlain, O::kAddResidual>() && prepare<T, M, I::kRmsNorm, O::kStore>() &&
-         prepare<T, M, I::kSiluMul, O::kAddResidual>() && prepare<T, M, I::kRmsNorm, O::kRopeKv>();
+         prepare<T, M, I::kSiluMul, O::kAddResidual>() && prepare<T, M, I::kSiluMul, O::kStoreF32>() &&
+         prepare<T, M, I::kRmsNorm, O::kRopeKv>();
 }
 
 template <class T>
