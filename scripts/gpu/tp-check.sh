@@ -48,7 +48,7 @@ print(f"{sys.argv[3]} tp {sys.argv[4]} vs tp 1: {same}/{len(a)} generations iden
 PY
   done
   # Decode timings at each degree (on one device the ranks share it: what the runs show is the cost of the split, the
-  # unchained steps and the all-reduces' meetings, not a scaling).
+  # lost decode graphs and the all-reduces' meetings, not a scaling).
   for tp in $([ "${BENCH:-1}" = 1 ] && echo 1 2 4); do
     one=$([ "$tp" -gt "$devices" ] && echo 1 || echo 0)
     echo "== $shape bench generation --tp $tp (one device: $one)" | tee -a "$out/summary.txt"
