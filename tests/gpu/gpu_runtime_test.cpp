@@ -226,8 +226,8 @@ TEST(GpuRuntime, GreedyGenerationsMatchTheCpuEngine) {
 }
 
 // The scheduler over engine.tp = 2 and 4 (stories260k: 8 query and 4 KV heads, 172 MLP columns), every rank on this
-// one device: 64 mixed requests batched and chunked as usual give the greedy generations of one rank. The ranks'
-// partial products are rounded before they are added, so a generation may part ways after a near tie; a wrong
+// one device: 64 mixed requests batched and chunked as usual give the greedy generations of one rank. A rank's GEMMs
+// have other shapes, which cuBLAS sums in another order, so a generation may part ways after a near tie; a wrong
 // split agrees on almost nothing.
 TEST(GpuRuntime, TensorParallelGenerationsMatchOneRank) {
   REQUIRE_GPU();
