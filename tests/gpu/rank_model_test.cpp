@@ -142,33 +142,35 @@ TEST(RankModel, EveryRankHoldsItsRowsAndColumns) {
   }
 }
 
+namespace {
+
+// The MODEL_ERROR message of cutting rank 1 of 2 from `m`, or "accepted".
+std::string cut_error(const FakeModel& m) {
+  const lmrt::tp::RankShard shard = lmrt::tp::Plan(lmrt::tm::model_dims(m.desc), 2).shard(1);
+  try {
+    lmrt::tm::RankModel rank(m.desc, shard);
+  } catch (const lmrt::plugin::Error& e) {
+    EXPECT_EQ(e.code(), LMRT_STATUS_MODEL_ERROR) << e.what();
+    return e.what();
+  }
+  return "accepted";
+}
+
+}  // namespace
+
 // A tensor to cut that is missing, or whose shape is not the full model's, is a MODEL_ERROR naming it.
 TEST(RankModel, MissingOrMisShapedTensorsAreNamed) {
-  const lmrt::tp::RankShard shard = lmrt::tp::Plan(lmrt::tm::model_dims(FakeModel().desc), 2).shard(1);
-  {
-    FakeModel m;
-    m.data.erase("layers.1.feed_forward.w2");
-    m.build();
-    try {
-      lmrt::tm::RankModel rank(m.desc, shard);
-      ADD_FAILURE() << "accepted";
-    } catch (const lmrt::plugin::Error& e) {
-      EXPECT_EQ(e.code(), LMRT_STATUS_MODEL_ERROR);
-      EXPECT_NE(std::string(e.what()).find("'layers.1.feed_forward.w2' is missing"), std::string::npos) << e.what();
-    }
-  }
-  {
-    FakeModel m;
-    m.shapes["layers.0.attention.wo"] = {m.H, m.heads * m.hd - 1};
-    m.data["layers.0.attention.wo"].resize(m.H * (m.heads * m.hd - 1));
-    m.build();
-    try {
-      lmrt::tm::RankModel rank(m.desc, shard);
-      ADD_FAILURE() << "accepted";
-    } catch (const lmrt::plugin::Error& e) {
-      EXPECT_EQ(e.code(), LMRT_STATUS_MODEL_ERROR);
-      EXPECT_NE(std::string(e.what()).find("'layers.0.attention.wo' cannot be split"), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find("[16, 16]"), std::string::npos) << e.what();
-    }
-  }
+  FakeModel missing;
+  missing.data.erase("layers.1.feed_forward.w2");
+  missing.build();
+  const std::string a = cut_error(missing);
+  EXPECT_NE(a.find("'layers.1.feed_forward.w2' is missing"), std::string::npos) << a;
+
+  FakeModel narrow;
+  narrow.shapes["layers.0.attention.wo"] = {narrow.H, narrow.heads * narrow.hd - 1};
+  narrow.data["layers.0.attention.wo"].resize(narrow.H * (narrow.heads * narrow.hd - 1));
+  narrow.build();
+  const std::string b = cut_error(narrow);
+  EXPECT_NE(b.find("'layers.0.attention.wo' cannot be split"), std::string::npos) << b;
+  EXPECT_NE(b.find("[16, 16]"), std::string::npos) << b;
 }
