@@ -17,6 +17,7 @@ class PeerCommunicator final : public Communicator {
  public:
   explicit PeerCommunicator(const std::vector<int>& devices)
       : devices_(devices), barrier_(static_cast<uint32_t>(devices.size())), ready_(devices.size()) {
+    bufs_.count = static_cast<int>(devices.size());
     int current = 0;
     check_cuda(cudaGetDevice(&current), "cudaGetDevice");
     try {
@@ -40,7 +41,6 @@ class PeerCommunicator final : public Communicator {
     bufs_.in[rank] = partial, bufs_.out[rank] = out;  // published to rank 0 by the barrier
     meet();
     if (rank == 0) {
-      bufs_.count = static_cast<int>(devices_.size());
       bufs_.add_to_residual = add_to_residual;
       for (size_t r = 1; r < devices_.size(); ++r)
         check_cuda(cudaStreamWaitEvent(stream, ready_[r], 0), "waiting for a rank's all-reduce input");

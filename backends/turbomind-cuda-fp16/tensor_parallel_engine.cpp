@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cuda_check.hpp"
+#include "rank_model.hpp"
 
 namespace lmrt::tm {
 namespace {

@@ -10,7 +10,6 @@
 #include "engine_config.hpp"
 #include "engine_interface.hpp"
 #include "gpu_engine.hpp"
-#include "rank_model.hpp"
 #include "rank_threads.hpp"
 
 namespace lmrt::tm {
