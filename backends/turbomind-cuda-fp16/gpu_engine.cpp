@@ -99,6 +99,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   flag("LMRT_TM_CUDA_GRAPHS", graphs_enabled_);
   flag("LMRT_TM_GEMV", gemv_enabled_);
   flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
+  flag("LMRT_TM_GEMV_SILU", gemv_silu_);
   bool pdl = true;
   flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
@@ -757,10 +758,19 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
         rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.x, size_t(T) * H, dt, true, stream_);
         prof.mark(stream_, "all-reduce + add");
       }
-      decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H);
-      prof.mark(stream_, "rms norm + gemm w1|w3");
-      decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I);
-      prof.mark(stream_, "silu * mul + gemm w2 + add");
+      // The gate/up GEMM's warps hold a gate row and its up row and store SiLU-and-multiply, so the down GEMM
+      // reads X plainly instead of every block forming it first (LMRT_TM_GEMV_SILU=0: the down GEMM forms it).
+      if (gemv_silu_) {
+        decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kSiluMulStore, ws_.act, T, 2 * I, H);
+        prof.mark(stream_, "rms norm + gemm w1|w3 + silu * mul");
+        decode_gemv(L.w2, GemvInput::kPlain, ws_.act, nullptr, add, added, T, H, I);
+        prof.mark(stream_, "gemm w2 + add");
+      } else {
+        decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H);
+        prof.mark(stream_, "rms norm + gemm w1|w3");
+        decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I);
+        prof.mark(stream_, "silu * mul + gemm w2 + add");
+      }
       if (tp) {
         rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.x, size_t(T) * H, dt, true, stream_);
         prof.mark(stream_, "all-reduce + add");

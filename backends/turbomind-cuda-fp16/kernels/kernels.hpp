@@ -120,14 +120,16 @@ void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* 
 // gate/up pair as SiLU-and-multiply would (kSiluMul: X = silu(x[:, :K]) * x[:, K:], rounded). Y is stored in
 // DType (kStore) or fp32 (kStoreF32), or rounded to DType and added to the fp32 residual stream (kAddResidual), or,
 // for the fused QKV projection, rounded to DType and handed to RoPE as the RoPE kernel would take it (kRopeKv: q
-// rotated in place in Y, k and v written to the KV pool; a warp computes the two rows of a rotate-half pair).
+// rotated in place in Y, k and v written to the KV pool; a warp computes the two rows of a rotate-half pair), or,
+// for the fused gate/up projection (N = 2 I), rounded to DType and handed to SiLU-and-multiply as that kernel would
+// take it (kSiluMulStore: Y is [M][I], silu(gate) * up; a warp computes gate row i and up row I + i).
 // Its first weight loads are issued before it waits for the previous kernel (kernels/launch.cuh). A row's result
 // does not depend on M. Needs K % 8 == 0, 16-byte aligned X and W, and the staged X within kMaxGemvStageBytes;
 // returns false (and enqueues nothing) when a shape or pointer does not fit.
 inline constexpr int kMaxGemvRows = 8;
 inline constexpr size_t kMaxGemvStageBytes = 64 << 10;
 enum class GemvInput : int { kPlain, kRmsNorm, kSiluMul };
-enum class GemvOutput : int { kStore, kStoreF32, kAddResidual, kRopeKv };
+enum class GemvOutput : int { kStore, kStoreF32, kAddResidual, kRopeKv, kSiluMulStore };
 struct GemvArgs {
   GemvInput input = GemvInput::kPlain;
   const void* x = nullptr;            // kPlain: [M][K]; kSiluMul: [M][2K] (gate | up); DType
@@ -135,7 +137,7 @@ struct GemvArgs {
   const void* norm_weight = nullptr;  // kRmsNorm: [K], DType
   float eps = 0.f;                    // kRmsNorm
   GemvOutput output = GemvOutput::kStore;
-  void* y = nullptr;  // [M][N]: DType (kStore, kRopeKv) or fp32 (kStoreF32, kAddResidual)
+  void* y = nullptr;  // [M][N]: DType (kStore, kRopeKv) or fp32 (kStoreF32, kAddResidual); [M][N / 2] (kSiluMulStore)
   int m = 0, n = 0, k = 0;
   // kRopeKv: N = (num_heads + 2 kv heads) x head_dim; the M rows are the step's tokens 0..M-1 of `tokens`.
   const void* bias = nullptr;  // [N] DType, or none

@@ -144,6 +144,8 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
     if constexpr (OUT == GemvOutput::kRopeKv) {
       const int half = a.kv.head_dim / 2, p = row >> 1, h = p / half;
       return h * a.kv.head_dim + (p - h * half) + (row & 1) * half;
+    } else if constexpr (OUT == GemvOutput::kSiluMulStore) {
+      return (row & 1) * (n / 2) + (row >> 1);  // gate row p, then up row p
     } else {
       return row;
     }
@@ -251,6 +253,16 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
                            i, a.rope_cos + size_t(m) * half, a.rope_sin + size_t(m) * half,
                            static_cast<T*>(a.y) + size_t(m) * n, a.num_heads, a.kv, a.layer, block, slot);
       }
+    } else if constexpr (OUT == GemvOutput::kSiluMulStore) {
+      static_assert(kRows == 2, "a warp's rows are one gate/up pair");
+      const int inter = n / 2, p = n0 >> 1;
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        if (m >= a.m) break;
+        // As the SiLU-and-multiply staging reads them: the GEMM's outputs rounded to DType.
+        static_cast<T*>(a.y)[static_cast<size_t>(m) * inter + p] =
+            from_f<T>(silu_times(to_f(from_f<T>(acc[0][m])), to_f(from_f<T>(acc[1][m]))));
+      }
     } else {
 #pragma unroll
       for (int r = 0; r < kRows; ++r)
@@ -349,6 +361,8 @@ bool by_pairing(const void* w, const GemvArgs& a, cudaStream_t stream) {
   else if (a.input == I::kSiluMul && a.output == O::kAddResidual) launch<T, M, I::kSiluMul, O::kAddResidual>(w, a, stream);
   else if (a.input == I::kSiluMul && a.output == O::kStoreF32) launch<T, M, I::kSiluMul, O::kStoreF32>(w, a, stream);
   else if (a.input == I::kRmsNorm && a.output == O::kRopeKv) launch<T, M, I::kRmsNorm, O::kRopeKv>(w, a, stream);
+  else if (a.input == I::kRmsNorm && a.output == O::kSiluMulStore)
+    launch<T, M, I::kRmsNorm, O::kSiluMulStore>(w, a, stream);
   else return false;
   return true;
 }
@@ -360,7 +374,7 @@ bool prepare_pairings() {
   return prepare<T, M, I::kPlain, O::kStore>() && prepare<T, M, I::kPlain, O::kStoreF32>() &&
          prepare<T, M, I::kPlain, O::kAddResidual>() && prepare<T, M, I::kRmsNorm, O::kStore>() &&
          prepare<T, M, I::kSiluMul, O::kAddResidual>() && prepare<T, M, I::kSiluMul, O::kStoreF32>() &&
-         prepare<T, M, I::kRmsNorm, O::kRopeKv>();
+         prepare<T, M, I::kRmsNorm, O::kRopeKv>() && prepare<T, M, I::kRmsNorm, O::kSiluMulStore>();
 }
 
 template <class T>
@@ -378,6 +392,7 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 
 bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream) {
   if (a.m < 1 || a.m > kMaxGemvRows || a.n <= 0 || a.k <= 0 || a.k % 8 != 0 || !aligned16(w) || !a.y) return false;
   if (staged_x_bytes(a) > kMaxGemvStageBytes) return false;
+  if (a.output == GemvOutput::kSiluMulStore && a.n % 2 != 0) return false;
   if (a.output == GemvOutput::kRopeKv &&
       (a.kv.head_dim < 2 || a.kv.head_dim % 2 != 0 || a.n % a.kv.head_dim != 0 ||
        a.n != (a.num_heads + 2 * a.kv.num_kv_heads) * a.kv.head_dim || !a.rope_cos || !a.rope_sin || !a.kv.data))
