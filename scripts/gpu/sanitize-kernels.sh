@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # compute-sanitizer over the kernel tests (a few minutes): memcheck of both attention kernels (split, in graphs,
-# KV blocks of 32 and 64 tokens) and the skinny-GEMM chain, racecheck (shared memory) of the attention one. Needs a
+# KV blocks of 32 and 64 tokens) and the skinny-GEMM chain (its SiLU store too), racecheck (shared memory) of the attention one. Needs a
 # build-gpu tree with gpu_engine_tests (scripts/gpu/quick-check.sh builds it). Carry .deps. Logs: $out.
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
@@ -16,5 +16,5 @@ run() {  # NAME TOOL FILTER
   fi
   echo "compute-sanitizer $2 ($3): $verdict"
 }
-run memcheck memcheck 'GpuEngine.AttentionChunksSplitWithoutChangingABit:GpuEngine.BothAttentionKernelsMatchTheCpuEngine:GpuEngine.SkinnyGemmAgreesWithCublas'
+run memcheck memcheck 'GpuEngine.AttentionChunksSplitWithoutChangingABit:GpuEngine.BothAttentionKernelsMatchTheCpuEngine:GpuEngine.SkinnyGemmAgreesWithCublas:GpuEngine.SiluInTheGateUpGemmChangesNoBit'
 run racecheck racecheck 'GpuEngine.BothAttentionKernelsMatchTheCpuEngine'
