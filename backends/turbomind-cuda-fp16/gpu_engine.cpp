@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 
+#include "env_knobs.hpp"
 #include "kernels/kernels.hpp"
 #include "sampling_validation.hpp"
 #include "step_validation.hpp"
@@ -57,60 +57,24 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   // A tuning and test knob: 1 gives every token its own attention block (the results are the same bits); larger
   // values are capped by the attention kernel's most.
   int group_env = 0;
-  if (const char* g = std::getenv("LMRT_TM_ATTENTION_GROUP"); g && *g) {
-    char* end = nullptr;
-    const long v = std::strtol(g, &end, 10);
-    if (*end != '\0' || v < 1 || v > 64)
-      throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_GROUP must be an integer in [1, 64], got '") +
-                      g + "'");
-    group_env = static_cast<int>(v);
-  }
+  read_env_int("LMRT_TM_ATTENTION_GROUP", 1, 64, 1, "an integer in [1, 64]", group_env);
   // Chunked attention's chunk size, and whether it spreads one-token groups over a block per chunk.
   int chunk_env = 0;
-  if (const char* c = std::getenv("LMRT_TM_ATTENTION_CHUNK"); c && *c) {
-    char* end = nullptr;
-    const long v = std::strtol(c, &end, 10);
-    if (*end != '\0' || v < 64 || v > (1L << 20) || v % 64 != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_ATTENTION_CHUNK must be a multiple of 64, got '") + c +
-                      "'");
-    chunk_env = static_cast<int>(v);
-  }
+  read_env_int("LMRT_TM_ATTENTION_CHUNK", 64, 1L << 20, 64, "a multiple of 64", chunk_env);
   // The most rows a GEMM may have to take the skinny kernel.
-  if (const char* r = std::getenv("LMRT_TM_GEMV_ROWS"); r && *r) {
-    char* end = nullptr;
-    const long v = std::strtol(r, &end, 10);
-    if (*end != '\0' || v < 1 || v > kMaxGemvRows)
-      throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_GEMV_ROWS must be an integer in [1, ") +
-                      std::to_string(kMaxGemvRows) + "], got '" + r + "'");
-    gemv_rows_ = static_cast<int>(v);
-  }
-  auto flag = [](const char* name, bool& value) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) return;
-    if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: ") + name + " must be 0 or 1, got '" + v + "'");
-    value = v[0] == '1';
-  };
-  flag("LMRT_TM_ATTENTION_SPLIT", attention_split_);
-  flag("LMRT_TM_CUDA_GRAPHS", graphs_enabled_);
-  flag("LMRT_TM_GEMV", gemv_enabled_);
-  flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
-  flag("LMRT_TM_GEMV_SILU", gemv_silu_);
+  const std::string rows_range = "an integer in [1, " + std::to_string(kMaxGemvRows) + "]";
+  read_env_int("LMRT_TM_GEMV_ROWS", 1, kMaxGemvRows, 1, rows_range.c_str(), gemv_rows_);
+  read_env_flag("LMRT_TM_ATTENTION_SPLIT", attention_split_);
+  read_env_flag("LMRT_TM_CUDA_GRAPHS", graphs_enabled_);
+  read_env_flag("LMRT_TM_GEMV", gemv_enabled_);
+  read_env_flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
+  read_env_flag("LMRT_TM_GEMV_SILU", gemv_silu_);
   bool pdl = true;
-  flag("LMRT_TM_PDL", pdl);
+  read_env_flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
-  flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
+  read_env_flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
   int profile_level = 0;
-  if (const char* prof = std::getenv("LMRT_TM_PROFILE"); prof && *prof) {
-    if (std::strcmp(prof, "0") != 0 && std::strcmp(prof, "1") != 0 && std::strcmp(prof, "2") != 0)
-      throw Error(LMRT_STATUS_CONFIG_ERROR,
-                  std::string("turbomind-cuda-fp16: LMRT_TM_PROFILE must be 0, 1 or 2, got '") + prof + "'");
-    profile_level = prof[0] - '0';
-  }
+  read_env_int("LMRT_TM_PROFILE", 0, 2, 1, "0, 1 or 2", profile_level);
   if (profile_level == 2) graphs_enabled_ = false;  // its per-kernel events cannot be read back from a graph
   // Tensor parallelism: the all-reduces meet on the host between kernels (communicator.hpp), which a graph cannot
   // hold, and follow event waits that programmatic launch would not order.

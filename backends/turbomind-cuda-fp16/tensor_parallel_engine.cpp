@@ -1,12 +1,11 @@
 #include "tensor_parallel_engine.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <string>
 
 #include "cuda_check.hpp"
+#include "env_knobs.hpp"
 #include "rank_model.hpp"
 
 namespace lmrt::tm {
@@ -15,12 +14,9 @@ namespace {
 using lmrt::plugin::Error;
 
 bool one_device_requested() {
-  const char* v = std::getenv("LMRT_TM_TP_ONE_DEVICE");
-  if (!v || !*v) return false;
-  if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
-    throw Error(LMRT_STATUS_CONFIG_ERROR,
-                std::string("turbomind-cuda-fp16: LMRT_TM_TP_ONE_DEVICE must be 0 or 1, got '") + v + "'");
-  return v[0] == '1';
+  bool one = false;
+  read_env_flag("LMRT_TM_TP_ONE_DEVICE", one);
+  return one;
 }
 
 // Rank r's device, checked: enough devices, and rank 0's able to reach the others' memory.

@@ -499,7 +499,9 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_PDL", "true"},
                                                        {"LMRT_TM_ATTENTION_TENSOR_CORES", "yes"},
                                                        {"LMRT_TM_PROFILE", "kernels"},
-                                                       {"LMRT_TM_GEMV_ROPE", "2"}};
+                                                       {"LMRT_TM_GEMV_ROPE", "2"},
+                                                       {"LMRT_TM_GEMV_SILU", "2"},
+                                                       {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
   for (const auto& [name, value] : cases) {
     setenv(name, value, 1);
     std::string message;
