@@ -680,6 +680,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   // fp32 for the all-reduce, which writes their rounded sum to ws_.tmp (or, in the chain, adds it to ws_.x).
   const bool tp = rank_.comm != nullptr;
   void* const product = tp ? static_cast<void*>(ws_.partial) : ws_.tmp;
+  auto all_reduce = [&](void* out, bool add_to_residual) {
+    rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, out, size_t(T) * H, dt, add_to_residual, stream_);
+    prof.mark(stream_, add_to_residual ? "all-reduce + add" : "all-reduce");
+  };
   for (uint32_t l = 0; l < s.num_layers; ++l) {
     const LayerWeights& L = model_->layers[l];
     if (chain) {
@@ -718,10 +722,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
       void* const added = tp ? static_cast<void*>(ws_.partial) : ws_.x;
       decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, add, added, T, H, Q);
       prof.mark(stream_, "gemm wo + add");
-      if (tp) {
-        rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.x, size_t(T) * H, dt, true, stream_);
-        prof.mark(stream_, "all-reduce + add");
-      }
+      if (tp) all_reduce(ws_.x, true);
       // The gate/up GEMM's warps hold a gate row and its up row and store SiLU-and-multiply, so the down GEMM
       // reads X plainly instead of every block forming it first (LMRT_TM_GEMV_SILU=0: the down GEMM forms it).
       if (gemv_silu_) {
@@ -735,18 +736,12 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
         decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I);
         prof.mark(stream_, "silu * mul + gemm w2 + add");
       }
-      if (tp) {
-        rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.x, size_t(T) * H, dt, true, stream_);
-        prof.mark(stream_, "all-reduce + add");
-      }
+      if (tp) all_reduce(ws_.x, true);
       continue;
     }
     gemm(gc, dt, ws_.attn, L.wo, product, T, H, Q, tp);
     prof.mark(stream_, "gemm wo");
-    if (tp) {
-      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, false, stream_);
-      prof.mark(stream_, "all-reduce");
-    }
+    if (tp) all_reduce(ws_.tmp, false);
     launch_add_rms_norm(dt, ws_.x, ws_.tmp, L.ffn_norm, nullptr, T, H, s.rms_norm_eps, ws_.xn, stream_);
     prof.mark(stream_, "add + rms norm");
     gemm(gc, dt, ws_.xn, L.w13, ws_.gate_up, T, 2 * I, H);
@@ -755,10 +750,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
     prof.mark(stream_, "silu * mul");
     gemm(gc, dt, ws_.act, L.w2, product, T, H, I, tp);
     prof.mark(stream_, "gemm w2");
-    if (tp) {
-      rank_.comm->all_reduce_sum(rank_.rank, ws_.partial, ws_.tmp, size_t(T) * H, dt, false, stream_);
-      prof.mark(stream_, "all-reduce");
-    }
+    if (tp) all_reduce(ws_.tmp, false);
   }
   check_cuda(cudaGetLastError(), "launching the layers");
   if (R == 0) return;
