@@ -21,15 +21,6 @@ std::string shape_text(const int64_t* shape, size_t ndim) {
   return s + "]";
 }
 
-size_t elem_size(uint32_t dtype) {
-  switch (dtype) {
-    case LMRT_DTYPE_F32: return 4;
-    case LMRT_DTYPE_F16:
-    case LMRT_DTYPE_BF16: return 2;
-    default: return 0;
-  }
-}
-
 void require_positive(uint32_t v, const char* field) {
   if (v == 0) model_error(std::string("model.") + field + " is 0");
 }
@@ -117,7 +108,7 @@ DeviceModel::DeviceModel(const lmrt_model_desc& desc, const std::string& dtype_r
                   ", expected " + shape_text(want.data(), want.size()));
     size_t count = 1;
     for (int64_t d : want) count *= static_cast<size_t>(d);
-    const size_t es = elem_size(t.dtype);
+    const size_t es = tensor_elem_size(t.dtype);
     if (es == 0) model_error("tensor '" + name + "' has a dtype this engine cannot read (F32, F16 and BF16 are read)");
     if (t.nbytes != count * es)
       model_error("tensor '" + name + "' has " + std::to_string(t.nbytes) + " bytes, expected " + std::to_string(count * es));
@@ -180,7 +171,7 @@ DeviceModel::DeviceModel(const lmrt_model_desc& desc, const std::string& dtype_r
       continue;
     }
     if (!staging.get()) staging.allocate(kStaging, "the weight conversion buffer");
-    const size_t es = elem_size(t.dtype);
+    const size_t es = tensor_elem_size(t.dtype);
     const size_t per = kStaging / es;
     for (size_t done = 0; done < pc.count; done += per) {
       const size_t n = std::min(per, pc.count - done);

@@ -9,6 +9,7 @@
 #include "device_memory.hpp"
 #include "kernels/kernels.hpp"
 #include "lmrt/model.h"
+#include "tensor_dtype.hpp"
 
 namespace lmrt::tm {
 

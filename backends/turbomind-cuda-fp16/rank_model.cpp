@@ -5,25 +5,17 @@
 #include <unordered_map>
 
 #include "lmrt/plugin.hpp"
+#include "tensor_dtype.hpp"
 
 namespace lmrt::tm {
 namespace {
 
 using lmrt::plugin::Error;
 
-size_t elem_bytes(uint32_t dtype) {
-  switch (dtype) {
-    case LMRT_DTYPE_F32: return 4;
-    case LMRT_DTYPE_F16:
-    case LMRT_DTYPE_BF16: return 2;
-    default: return 0;
-  }
-}
-
 // `t` as the full model must have it: [rows, cols] (cols 0: a vector of `rows`).
 void check_full(const lmrt_tensor_view& t, int64_t rows, int64_t cols) {
   const uint32_t ndim = cols ? 2 : 1;
-  const size_t es = elem_bytes(t.dtype);
+  const size_t es = tensor_elem_size(t.dtype);
   const bool ok = t.ndim == ndim && t.shape[0] == rows && (!cols || t.shape[1] == cols) && es != 0 && t.data &&
                   t.nbytes == static_cast<uint64_t>(rows) * (cols ? cols : 1) * es;
   if (!ok)
@@ -78,7 +70,7 @@ RankModel::RankModel(const lmrt_model_desc& full, const tp::RankShard& shard) : 
     const Cut c = it->second;
     cuts.erase(it);  // a second view of the name is left to DeviceModel, which rejects it
     check_full(v, c.rows, c.cols);
-    const size_t es = elem_bytes(v.dtype), width = static_cast<size_t>(c.end - c.begin);
+    const size_t es = tensor_elem_size(v.dtype), width = static_cast<size_t>(c.end - c.begin);
     if (!c.columns) {
       const size_t row_bytes = (c.cols ? c.cols : 1) * es;
       v.data = static_cast<const char*>(v.data) + c.begin * row_bytes;
