@@ -7,6 +7,7 @@
 
 #include "env_knobs.hpp"
 #include "kernels/kernels.hpp"
+#include "sample_row.hpp"
 #include "sampling_validation.hpp"
 #include "step_validation.hpp"
 
@@ -73,12 +74,15 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
   read_env_flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
+  read_env_flag("LMRT_TM_LOOKAHEAD", lookahead_.enabled);
   int profile_level = 0;
   read_env_int("LMRT_TM_PROFILE", 0, 2, 1, "0, 1 or 2", profile_level);
   if (profile_level == 2) graphs_enabled_ = false;  // its per-kernel events cannot be read back from a graph
+  // The profile times each step from its host work to its results, which a guess in flight would blur.
+  if (profile_level > 0) lookahead_.enabled = false;
   // Tensor parallelism: the all-reduces meet on the host between kernels (communicator.hpp), which a graph cannot
   // hold, and follow event waits that programmatic launch would not order.
-  if (rank_.num_ranks > 1) graphs_enabled_ = false, pdl = false;
+  if (rank_.num_ranks > 1) graphs_enabled_ = false, pdl = false, lookahead_.enabled = false;
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
@@ -156,6 +160,9 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
 GpuEngine::~GpuEngine() {
   cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
+  if (lookahead_.guessed > 0)
+    host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 lookahead: " + std::to_string(lookahead_.used) + " of " +
+                                 std::to_string(lookahead_.guessed) + " guessed sequence steps used");
   if (profile_ && profile_->enabled()) {
     const std::string report = profile_->report();
     if (!report.empty()) host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 profile:\n" + report);
@@ -316,6 +323,8 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
     g.groups = take((B + 1) * 4), g.bytes = off;
     h_graph_meta_.ensure(g.bytes);
     std::memset(h_graph_meta_.get(), 0, g.bytes);
+    h_guess_meta_.ensure(g.bytes);
+    std::memset(h_guess_meta_.get(), 0, g.bytes);
     d_graph_meta_.allocate(g.bytes, "the decode graphs' metadata");
     d_results_.allocate(B * sizeof(SampleResult), "sampling results");
     h_results_.ensure(d_results_.bytes());
@@ -381,11 +390,50 @@ const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
 }
 
 void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
-  const ModelShape& s = model_->shape;
-  validate_step(&batch, outputs, StepLimits{s.vocab_size, kv_blocks_, block_seq_len_});
+  validate_step(&batch, outputs, StepLimits{model_->shape.vocab_size, kv_blocks_, block_seq_len_});
   const uint32_t S = batch.num_seqs;
   if (S == 0) return;
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  if (guess_.pending()) {
+    // The guess's results serve the sequences whose input is what it computed; the others run now, after it.
+    std::vector<int> hit(S);
+    std::vector<lmrt_step_seq> rest;
+    std::vector<uint32_t> rest_index;
+    for (uint32_t i = 0; i < S; ++i) {
+      hit[i] = guess_.match(batch.seqs[i]);
+      if (hit[i] < 0) rest.push_back(batch.seqs[i]), rest_index.push_back(i);
+    }
+    const uint32_t guessed = static_cast<uint32_t>(guess_.seqs().size());
+    guess_.clear();
+    check_cuda(cudaStreamSynchronize(stream_), "the step guessed ahead");
+    const SampleResult* res = reinterpret_cast<const SampleResult*>(h_results_.get());
+    for (uint32_t i = 0; i < S; ++i)
+      if (hit[i] >= 0) copy_result(res[hit[i]], outputs[i]);
+    lookahead_.guessed += guessed, lookahead_.used += S - static_cast<uint32_t>(rest.size());
+    if (!rest.empty()) {
+      std::vector<lmrt_token_logprobs> rest_out(rest.size());
+      for (auto& o : rest_out) o.struct_size = sizeof o;
+      const lmrt_step_batch sub{sizeof sub, static_cast<uint32_t>(rest.size()), rest.data(), 0, 0};
+      run_step(sub, rest_out.data());
+      for (size_t k = 0; k < rest.size(); ++k) copy_output(rest_out[k], outputs[rest_index[k]]);
+    }
+  } else {
+    run_step(batch, outputs);
+  }
+  if (lookahead_.enabled && LMRT_HAS_FIELD(&batch, lmrt_step_batch, flags) && (batch.flags & LMRT_STEP_NEXT_IS_DECODE)) {
+    try {
+      guess_next_step(batch, outputs);
+    } catch (const std::exception& ex) {  // this step's results stand; the next step reports a device fault
+      guess_.clear();
+      lookahead_.enabled = false;
+      host_.log(LMRT_LOG_WARN, std::string("turbomind-cuda-fp16: decode lookahead turned off: ") + ex.what());
+    }
+  }
+}
+
+void GpuEngine::run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
+  const ModelShape& s = model_->shape;
+  const uint32_t S = batch.num_seqs;
   profile_->begin_step();
 
   // Lay out the step on the host.
@@ -411,17 +459,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     const lmrt_sampling_params& p = *q.sampling;
     sampled.push_back(i);
     last_rows.push_back(static_cast<int32_t>(tokens.size() - 1));
-    SampleRow r{};
-    r.temperature = p.temperature;
-    r.top_k = p.top_k;
-    r.top_p = p.top_p;
-    r.min_p = p.min_p;
-    r.repetition_penalty = p.repetition_penalty;
-    r.presence_penalty = p.presence_penalty;
-    r.frequency_penalty = p.frequency_penalty;
-    r.top_logprobs = static_cast<int32_t>(p.top_logprobs);
-    r.seed = p.seed;
-    r.position = uint64_t(q.start_pos) + q.num_tokens;
+    SampleRow r = sample_row(p, uint64_t(q.start_pos) + q.num_tokens);
     // Distinct penalty tokens with their counts among the generated ones.
     r.penalty_offset = static_cast<int32_t>(penalties.size());
     const bool rep = p.repetition_penalty != 1.f;
@@ -551,12 +589,11 @@ void GpuEngine::point_at(const char* d, const MetaLayout& m) {
   sp_.group_first = reinterpret_cast<const int32_t*>(d + m.groups);
 }
 
-bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
+void GpuEngine::fill_graph_meta(char* h, const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
                                 const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
-                                const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) {
+                                const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) const {
   const uint32_t S = static_cast<uint32_t>(tokens.size()), B = DecodeGraphs::bucket(S);
   const MetaLayout& g = graph_layout_;
-  char* h = h_graph_meta_.get();
   auto at = [&](size_t off) { return h + off; };
   int32_t* tok = reinterpret_cast<int32_t*>(at(g.tokens));
   int32_t* pos = reinterpret_cast<int32_t*>(at(g.pos));
@@ -591,6 +628,15 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
   }
   tab[size_t(S) * graph_table_cap_] = scratch_block_;
   base[S] = model_->shape.rope_theta;
+}
+
+bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
+                                const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
+                                const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) {
+  const uint32_t S = static_cast<uint32_t>(tokens.size()), B = DecodeGraphs::bucket(S);
+  const MetaLayout& g = graph_layout_;
+  char* h = h_graph_meta_.get();
+  fill_graph_meta(h, tokens, token_pos, tables, table_offset, seq_base, rows);
   check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, g.bytes, cudaMemcpyHostToDevice, stream_), "uploading the step");
 
   point_at(d_graph_meta_.as<char>(), g);
@@ -642,18 +688,64 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
 }
 
 void GpuEngine::read_results(const std::vector<uint32_t>& sampled, uint32_t S, lmrt_token_logprobs* outputs) {
-  const ModelShape& s = model_->shape;
   for (uint32_t i = 0; i < S; ++i) outputs[i].token = -1, outputs[i].logprob = 0.f, outputs[i].num_top = 0;
   const SampleResult* res = reinterpret_cast<const SampleResult*>(h_results_.get());
-  for (size_t k = 0; k < sampled.size(); ++k) {
-    lmrt_token_logprobs& o = outputs[sampled[k]];
-    if (res[k].token < 0 || static_cast<uint32_t>(res[k].token) >= s.vocab_size)
-      throw Error(LMRT_STATUS_INTERNAL, "turbomind-cuda-fp16: the sampler returned token " + std::to_string(res[k].token));
-    o.token = res[k].token;
-    o.logprob = res[k].logprob;
-    o.num_top = static_cast<uint32_t>(res[k].num_top);
-    for (int j = 0; j < res[k].num_top; ++j) o.top_tokens[j] = res[k].top_tokens[j], o.top_logprobs[j] = res[k].top_logprobs[j];
+  for (size_t k = 0; k < sampled.size(); ++k) copy_result(res[k], outputs[sampled[k]]);
+}
+
+void GpuEngine::copy_result(const SampleResult& r, lmrt_token_logprobs& o) const {
+  if (r.token < 0 || static_cast<uint32_t>(r.token) >= model_->shape.vocab_size)
+    throw Error(LMRT_STATUS_INTERNAL, "turbomind-cuda-fp16: the sampler returned token " + std::to_string(r.token));
+  o.token = r.token;
+  o.logprob = r.logprob;
+  o.num_top = static_cast<uint32_t>(r.num_top);
+  for (int j = 0; j < r.num_top; ++j) o.top_tokens[j] = r.top_tokens[j], o.top_logprobs[j] = r.top_logprobs[j];
+}
+
+// Field by field: the caller's struct_size stays its own.
+void GpuEngine::copy_output(const lmrt_token_logprobs& from, lmrt_token_logprobs& to) {
+  to.token = from.token;
+  to.logprob = from.logprob;
+  to.num_top = from.num_top;
+  std::copy(from.top_tokens, from.top_tokens + from.num_top, to.top_tokens);
+  std::copy(from.top_logprobs, from.top_logprobs + from.num_top, to.top_logprobs);
+}
+
+// The next step as the core expects it (LMRT_STEP_NEXT_IS_DECODE), replayed from its bucket's graph now: every
+// sequence of this step, fed the token it just sampled. Only when all of them can be (a guess of some would leave
+// the others to a second pass over the weights) and the bucket's graph is already captured.
+void GpuEngine::guess_next_step(const lmrt_step_batch& batch, const lmrt_token_logprobs* outputs) {
+  const uint32_t S = batch.num_seqs;
+  if (graph_table_cap_ == 0 || S > DecodeGraphs::kMaxBatch) return;
+  const uint32_t max_len = query_ ? query_->max_session_len : 0;
+  for (uint32_t i = 0; i < S; ++i)
+    if (!DecodeGuess::guessable(batch.seqs[i], outputs[i], block_seq_len_, graph_table_cap_, max_len)) return;
+  const uint32_t B = DecodeGraphs::bucket(S);
+  cudaGraphExec_t exec = graphs_.find(B, buffer_epoch_);
+  if (!exec) return;
+  std::vector<GuessedSeq> seqs;
+  std::vector<int32_t> tokens, token_pos, tables, table_offset;
+  std::vector<double> seq_base;
+  std::vector<SampleRow> rows;
+  for (uint32_t i = 0; i < S; ++i) {
+    GuessedSeq g = DecodeGuess::next_of(batch.seqs[i], outputs[i], block_seq_len_);
+    tokens.push_back(g.token);
+    token_pos.push_back(static_cast<int32_t>(g.pos));
+    table_offset.push_back(static_cast<int32_t>(tables.size()));
+    tables.insert(tables.end(), g.table.begin(), g.table.end());
+    seq_base.push_back(rope_base(model_->shape, uint64_t(g.pos) + 1));
+    rows.push_back(g.row);
+    seqs.push_back(std::move(g));
   }
+  // Its own host buffer: the next step lays itself out in h_graph_meta_ while this upload may be pending.
+  char* h = h_guess_meta_.get();
+  fill_graph_meta(h, tokens, token_pos, tables, table_offset, seq_base, rows);
+  check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, graph_layout_.bytes, cudaMemcpyHostToDevice, stream_),
+             "uploading the step guessed ahead");
+  check_cuda(cudaGraphLaunch(exec, stream_), "launching the step guessed ahead");
+  check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), S * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),
+             "reading the tokens of the step guessed ahead");
+  guess_.start(std::move(seqs));
 }
 
 void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {

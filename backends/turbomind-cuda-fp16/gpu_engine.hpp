@@ -14,6 +14,7 @@
 
 #include "communicator.hpp"
 #include "decode_graph.hpp"
+#include "decode_guess.hpp"
 #include "device_memory.hpp"
 #include "engine_config.hpp"
 #include "engine_interface.hpp"
@@ -72,6 +73,7 @@ class GpuEngine final : public Engine {
     int num_groups = 0, max_group = 0, num_items = 0, num_splits = 0;
     float* partials = nullptr;
   };
+  void run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs);  // step() without a guess
   void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
   // `rope`: kRopeKv's arguments past the common ones (its bias, cos/sin tables, layouts and layer), or none.
   void decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output, void* y,
@@ -144,7 +146,23 @@ class GpuEngine final : public Engine {
   bool step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
                        const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
                        const std::vector<double>& seq_base, const std::vector<SampleRow>& rows);
+  // Lays out a decode-only step for its graph in the host buffer `h` (graph_layout_).
+  void fill_graph_meta(char* h, const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
+                       const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
+                       const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) const;
   void read_results(const std::vector<uint32_t>& sampled, uint32_t num_seqs, lmrt_token_logprobs* outputs);
+  void copy_result(const SampleResult& result, lmrt_token_logprobs& out) const;
+  static void copy_output(const lmrt_token_logprobs& from, lmrt_token_logprobs& to);
+
+  // Decode lookahead (decode_guess.hpp): the guess in flight, if any, and what guesses served.
+  void guess_next_step(const lmrt_step_batch& batch, const lmrt_token_logprobs* outputs);
+  struct Lookahead {
+    bool enabled = true;      // LMRT_TM_LOOKAHEAD; off with tensor parallelism or LMRT_TM_PROFILE
+    uint64_t guessed = 0;     // sequences guessed
+    uint64_t used = 0;        // of them, results a later step took
+  } lookahead_;
+  DecodeGuess guess_;
+  PinnedBuffer h_guess_meta_;  // the guess's graph metadata (h_graph_meta_ is the next step's)
   // Device pointers into d_meta_ for the current step.
   struct StepPointers {
     const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned, *group_first;

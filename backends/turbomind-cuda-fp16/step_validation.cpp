@@ -1,5 +1,6 @@
 #include "step_validation.hpp"
 
+#include <cstddef>
 #include <string>
 #include <unordered_map>
 
@@ -23,9 +24,10 @@ std::string seq_name(const lmrt_step_seq& s, uint32_t index) {
 
 void validate_step(const lmrt_step_batch* batch, const lmrt_token_logprobs* outputs, const StepLimits& limits) {
   if (batch == nullptr) invalid("step: batch is NULL");
-  if (batch->struct_size < sizeof(lmrt_step_batch))
+  // A 1.0 batch ends before flags (read through LMRT_HAS_FIELD).
+  if (batch->struct_size < offsetof(lmrt_step_batch, flags))
     invalid("step: batch.struct_size is " + std::to_string(batch->struct_size) + ", expected at least " +
-            std::to_string(sizeof(lmrt_step_batch)));
+            std::to_string(offsetof(lmrt_step_batch, flags)));
   if (batch->num_seqs == 0) return;
   if (batch->seqs == nullptr) invalid("step: batch.seqs is NULL");
   if (outputs == nullptr) invalid("step: outputs is NULL");

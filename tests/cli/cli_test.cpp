@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "lmrt/abi.h"
 #include "run_command.hpp"
 
 namespace fs = std::filesystem;
@@ -185,13 +186,13 @@ TEST(Cli, PluginsListShowsTheBuiltPlugins) {
   EXPECT_NE(r.out.find("cpu"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("cli-chat"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("engine"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("1.0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1." + std::to_string(LMRT_ABI_VERSION_MINOR)), std::string::npos) << r.out;
 }
 
 TEST(Cli, CheckEnvReportsPlugins) {
   auto r = run_command(kLmrt + " check_env");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("plugin ABI 1.0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("plugin ABI 1." + std::to_string(LMRT_ABI_VERSION_MINOR)), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("devices: cpu"), std::string::npos) << r.out;
   // The driver line is there with or without a GPU: the version, or why there is none.
   const bool driver = std::ifstream("/proc/driver/nvidia/version").good();

@@ -194,7 +194,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
-                           "LMRT_TM_GEMV_SILU"})
+                           "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -528,6 +528,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_PROFILE", "kernels"},
                                                        {"LMRT_TM_GEMV_ROPE", "2"},
                                                        {"LMRT_TM_GEMV_SILU", "2"},
+                                                       {"LMRT_TM_LOOKAHEAD", "ahead"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
   for (const auto& [name, value] : cases) {
     setenv(name, value, 1);
@@ -923,5 +924,117 @@ TEST(GpuEngine, SiluInTheGateUpGemmChangesNoBit) {
     const std::string staged = profiled_kernels(dir, {{"LMRT_TM_GEMV_SILU", "0"}});
     EXPECT_NE(fused.find("gemm w1|w3 + silu * mul"), std::string::npos) << fused;
     EXPECT_NE(staged.find("silu * mul + gemm w2"), std::string::npos) << staged;
+  }
+}
+
+namespace {
+
+// A core's steps with the LMRT_STEP_NEXT_IS_DECODE hint, in KV blocks of 16 tokens, each table as long as the step
+// needs: sequences 10, 11 and 12 (prompts of 20, 25 and 30 tokens) prefill in step 0 and decode in steps 1-5;
+// sequence 11 leaves (a stop token) and 13 joins with a 12-token prompt in step 6; 10, 12 and 13 decode in steps
+// 7-11; steps 10 and 11 carry no hint. Sequence 12's step 3 starts a block its step 2 did not name, so nothing is
+// guessed after step 2. Returns each step's outputs and the engine's log.
+struct ScriptRun {
+  std::vector<std::vector<lmrt_token_logprobs>> steps;
+  std::string log;
+};
+
+ScriptRun run_hinted_script(const fs::path& dir, const char* lookahead) {
+  const lmrt_log_level level = lmrt::log::level();
+  lmrt::log::set_level(LMRT_LOG_INFO);
+  std::ostringstream text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
+  spdlog::default_logger()->sinks().push_back(sink);
+  ScriptRun run;
+  {
+    setenv("LMRT_TM_LOOKAHEAD", lookahead, 1);
+    StepEngine e(kGpu, dir, "dtype: float16\n", 256, 16);
+    unsetenv("LMRT_TM_LOOKAHEAD");
+    struct Seq {
+      uint64_t id;
+      std::vector<int32_t> input, table;
+      uint32_t start = 0;
+      bool live;
+    };
+    std::vector<Seq> seqs;
+    for (uint32_t i = 0; i < 4; ++i) {
+      std::vector<int32_t> table(64);
+      std::iota(table.begin(), table.end(), static_cast<int32_t>(64 * i));
+      seqs.push_back({10 + i, prompt_ids(i == 3 ? 12 : 20 + 5 * i, i), table, 0, i < 3});
+    }
+    const lmrt_sampling_params sp = greedy_params();
+    for (int step = 0; step < 12; ++step) {
+      if (step == 6) seqs[1].live = false, seqs[3].live = true;
+      std::vector<lmrt_step_seq> batch;
+      std::vector<Seq*> live;
+      for (Seq& s : seqs) {
+        if (!s.live) continue;
+        lmrt_step_seq q{};
+        q.struct_size = sizeof q;
+        q.seq_id = s.id;
+        q.tokens = s.input.data();
+        q.num_tokens = static_cast<uint32_t>(s.input.size());
+        q.start_pos = s.start;
+        q.block_table = s.table.data();
+        q.num_blocks = (s.start + q.num_tokens + 15) / 16;
+        q.sampling = &sp;
+        batch.push_back(q);
+        live.push_back(&s);
+      }
+      std::vector<lmrt_token_logprobs> out;
+      lmrt_status* st = e.step(batch, out, step < 10 ? LMRT_STEP_NEXT_IS_DECODE : 0u);
+      EXPECT_EQ(st, nullptr) << "step " << step << ": " << (st ? e.host()->status_message(st) : "");
+      if (st) {
+        e.host()->status_release(st);
+        break;
+      }
+      for (size_t k = 0; k < live.size(); ++k)
+        live[k]->start += static_cast<uint32_t>(live[k]->input.size()), live[k]->input = {out[k].token};
+      run.steps.push_back(out);
+    }
+  }
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
+  lmrt::log::set_level(level);
+  run.log = text.str();
+  return run;
+}
+
+}  // namespace
+
+// Decode lookahead (LMRT_TM_LOOKAHEAD, on by default): the steps guessed ahead from a decode graph give the bits the
+// same graph gives the step itself; where a sequence left and another joined, the guess serves the two that stayed
+// (computed in a bucket with the one that left: batch invariance, within the fp16 bound) and the joining prompt
+// runs after it. The engine's count says which steps took a guess: 8 guesses of 3 sequences (none after step 2,
+// none after the unhinted steps), all used but the leaving sequence's.
+TEST(GpuEngine, DecodeLookaheadGivesTheStepsOwnResults) {
+  REQUIRE_GPU();
+  for (const char* model : {"tiny-llama", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    const ScriptRun plain = run_hinted_script(dir, "0"), ahead = run_hinted_script(dir, "1");
+    ASSERT_EQ(plain.steps.size(), 12u) << model;
+    ASSERT_EQ(ahead.steps.size(), 12u) << model;
+    size_t same = 0, total = 0, tokens_same = 0, later = 0;
+    ErrorStats err;
+    for (size_t step = 0; step < 12; ++step) {
+      ASSERT_EQ(ahead.steps[step].size(), plain.steps[step].size());
+      for (size_t k = 0; k < plain.steps[step].size(); ++k) {
+        const lmrt_token_logprobs &a = ahead.steps[step][k], &p = plain.steps[step][k];
+        if (step < 6) {
+          same += same_bits(a, p), ++total;  // the same graph computed them
+        } else {
+          tokens_same += a.token == p.token, ++later;
+          err.add(a.logprob, p.logprob);
+        }
+      }
+    }
+    std::printf("[gpu-table] decode lookahead %s: steps 0-5 %zu/%zu bit-identical to no lookahead; steps 6-11 tokens "
+                "%zu/%zu, max_rel_logprob_err %.3g\n",
+                model, same, total, tokens_same, later, err.max_rel);
+    EXPECT_EQ(same, total) << model;
+    EXPECT_EQ(tokens_same, later) << model;
+    EXPECT_LE(err.max_rel, kTol) << model;
+    EXPECT_NE(ahead.log.find("lookahead: 23 of 24 guessed sequence steps used"), std::string::npos) << ahead.log;
+    EXPECT_EQ(plain.log.find("lookahead:"), std::string::npos) << plain.log;
   }
 }

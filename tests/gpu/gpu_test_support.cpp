@@ -42,10 +42,11 @@ StepEngine::StepEngine(const std::string& backend, const fs::path& dir, const st
   engine_->allocate_cache(num_blocks, block_seq_len);
 }
 
-lmrt_status* StepEngine::step(const std::vector<lmrt_step_seq>& seqs, std::vector<lmrt_token_logprobs>& out) {
+lmrt_status* StepEngine::step(const std::vector<lmrt_step_seq>& seqs, std::vector<lmrt_token_logprobs>& out,
+                              uint32_t flags) {
   out.assign(seqs.size(), lmrt_token_logprobs{});
   for (auto& o : out) o.struct_size = sizeof(o);
-  lmrt_step_batch b{sizeof(b), static_cast<uint32_t>(seqs.size()), seqs.data()};
+  lmrt_step_batch b{sizeof(b), static_cast<uint32_t>(seqs.size()), seqs.data(), flags, 0};
   return engine_->step(b, out.data());
 }
 

@@ -30,7 +30,8 @@ class StepEngine {
  public:
   StepEngine(const std::string& backend, const std::filesystem::path& model_dir, const std::string& engine_yaml,
              uint32_t num_blocks = 256, uint32_t block_seq_len = 16);
-  lmrt_status* step(const std::vector<lmrt_step_seq>& seqs, std::vector<lmrt_token_logprobs>& out);
+  // `flags`: the batch's LMRT_STEP_* hints.
+  lmrt_status* step(const std::vector<lmrt_step_seq>& seqs, std::vector<lmrt_token_logprobs>& out, uint32_t flags = 0);
   // One sequence, greedy, top-20 logprobs, blocks [first_block, first_block + 16).
   lmrt_token_logprobs greedy(const std::vector<int32_t>& tokens, uint32_t start, uint64_t seq_id = 1,
                              int32_t first_block = 0);

@@ -242,6 +242,9 @@ void Runtime::Impl::schedule_and_step() {
   // 3. One engine step.
   std::vector<lmrt_step_seq> seqs(batch.size());
   std::vector<lmrt_token_logprobs> outputs(batch.size());
+  // LMRT_STEP_NEXT_IS_DECODE (engine.h): with nobody waiting, the next step is these sequences again, one token each,
+  // unless one stops on a token or word; the engine may start on it early.
+  bool next_is_decode = waiting.empty();
   for (size_t i = 0; i < batch.size(); ++i) {
     Request& r = *batch[i].r;
     lmrt_step_seq& s = seqs[i];
@@ -257,9 +260,13 @@ void Runtime::Impl::schedule_and_step() {
       fill_sampling(r);
       s.sampling = &r.sampling;
     }
+    // handle_token's length limits, after this step's token.
+    next_is_decode = next_is_decode && last_chunk && r.num_generated + 1 < r.gen.max_new_tokens &&
+                     r.tokens.size() + 1 < r.max_total;
     outputs[i].struct_size = sizeof(lmrt_token_logprobs);
   }
-  lmrt_step_batch step{sizeof(lmrt_step_batch), static_cast<uint32_t>(seqs.size()), seqs.data()};
+  lmrt_step_batch step{sizeof(lmrt_step_batch), static_cast<uint32_t>(seqs.size()), seqs.data(),
+                       next_is_decode ? LMRT_STEP_NEXT_IS_DECODE : 0u, 0};
   lmrt_status* st = engine->step(step, outputs.data());
   ++local.steps;
 

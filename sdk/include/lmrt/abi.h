@@ -38,7 +38,7 @@ extern "C" {
 /* ---------------------------------------------------------------- versions */
 
 #define LMRT_ABI_VERSION_MAJOR 1
-#define LMRT_ABI_VERSION_MINOR 0
+#define LMRT_ABI_VERSION_MINOR 1
 #define LMRT_MAKE_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor)&0xffffu)))
 #define LMRT_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define LMRT_VERSION_MINOR(v) ((uint32_t)(v)&0xffffu)

@@ -1,5 +1,5 @@
 /*
- * Frozen layouts of the lmrt C ABI 1.0 (LP64: Linux x86-64 and aarch64).
+ * Frozen layouts of the lmrt C ABI 1.x (LP64: Linux x86-64 and aarch64).
  *
  * Generated from the headers when 1.0 was released and checked by every build
  * of the host, the SDK and the plugins. A failing assert here means a change of
@@ -161,10 +161,12 @@ LMRT_FROZEN_OFFSET(lmrt_step_seq, num_blocks, 28);
 LMRT_FROZEN_OFFSET(lmrt_step_seq, block_table, 32);
 LMRT_FROZEN_OFFSET(lmrt_step_seq, sampling, 40);
 
-LMRT_FROZEN_SIZE(lmrt_step_batch, 16);
+LMRT_FROZEN_SIZE(lmrt_step_batch, 24); /* 16 in 1.0; 1.1 appended flags */
 LMRT_FROZEN_OFFSET(lmrt_step_batch, struct_size, 0);
 LMRT_FROZEN_OFFSET(lmrt_step_batch, num_seqs, 4);
 LMRT_FROZEN_OFFSET(lmrt_step_batch, seqs, 8);
+LMRT_FROZEN_OFFSET(lmrt_step_batch, flags, 16); /* 1.1 */
+LMRT_FROZEN_OFFSET(lmrt_step_batch, reserved0, 20); /* 1.1 */
 
 LMRT_FROZEN_SIZE(lmrt_engine_api, 48);
 LMRT_FROZEN_OFFSET(lmrt_engine_api, struct_size, 0);

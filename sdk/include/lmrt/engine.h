@@ -115,10 +115,30 @@ typedef struct lmrt_step_seq {
   const lmrt_sampling_params* sampling; /* NULL: compute KV only, sample nothing */
 } lmrt_step_seq;
 
+/* lmrt_step_batch.flags (ABI 1.1). Hints: an engine that ignores them is correct. */
+/* The core expects its next step to be exactly this batch's sequences, in the same
+ * order, each with one new token: the one this step samples for it. The core sets
+ * it only when nothing waits to be admitted, every sequence samples this step and
+ * none reaches a length limit (max_new_tokens, session_len) with this token. The
+ * next batch may still differ (a stop token or word, a request that arrives or is
+ * cancelled meanwhile, preemption).
+ *
+ * An engine may start on its guess of that step before this one returns: it may
+ * then write K/V only at each sequence's next position (start_pos + num_tokens), and
+ * only where this step's block table already names that position's block (a block
+ * this sequence writes and no other, one the core has not committed to the prefix
+ * cache); it must order those writes before any work of later steps, and each
+ * later step's results must be the ones it would give without the guess (within the
+ * batch-invariance bound above). */
+#define LMRT_STEP_NEXT_IS_DECODE 0x1u
+
 typedef struct lmrt_step_batch {
   uint32_t struct_size;
   uint32_t num_seqs;
   const lmrt_step_seq* seqs; /* distinct seq_ids */
+  /* Appended in ABI 1.1 (read only where struct_size covers it: LMRT_HAS_FIELD). */
+  uint32_t flags;     /* LMRT_STEP_* hints; 0: none */
+  uint32_t reserved0; /* 0 */
 } lmrt_step_batch;
 
 typedef struct lmrt_engine_api {
