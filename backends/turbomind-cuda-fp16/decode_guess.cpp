@@ -7,18 +7,16 @@
 
 namespace lmrt::tm {
 
-bool DecodeGuess::guessable(const lmrt_step_seq& q, const lmrt_token_logprobs& out, uint32_t block_seq_len,
-                            uint32_t table_cap, uint32_t max_len) {
-  if (q.sampling == nullptr || out.token < 0 || !plain_sampling(*q.sampling) || block_seq_len == 0) return false;
+bool DecodeGuess::guessable(const lmrt_step_seq& q, uint32_t block_seq_len, uint32_t table_cap, uint32_t max_len) {
+  if (q.sampling == nullptr || !plain_sampling(*q.sampling) || block_seq_len == 0) return false;
   const uint64_t next = uint64_t(q.start_pos) + q.num_tokens;
   const uint64_t block = next / block_seq_len;
   return block < q.num_blocks && block < table_cap && next < max_len;
 }
 
-GuessedSeq DecodeGuess::next_of(const lmrt_step_seq& q, const lmrt_token_logprobs& out, uint32_t block_seq_len) {
+GuessedSeq DecodeGuess::next_of(const lmrt_step_seq& q, uint32_t block_seq_len) {
   GuessedSeq g;
   g.seq_id = q.seq_id;
-  g.token = out.token;
   g.pos = q.start_pos + q.num_tokens;
   g.table.assign(q.block_table, q.block_table + g.pos / block_seq_len + 1);
   g.row = sample_row(*q.sampling, uint64_t(g.pos) + 1);

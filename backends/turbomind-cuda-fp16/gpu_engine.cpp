@@ -323,8 +323,7 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
     g.groups = take((B + 1) * 4), g.bytes = off;
     h_graph_meta_.ensure(g.bytes);
     std::memset(h_graph_meta_.get(), 0, g.bytes);
-    h_guess_meta_.ensure(g.bytes);
-    std::memset(h_guess_meta_.get(), 0, g.bytes);
+    for (PinnedBuffer& b : h_guess_meta_) b.ensure(g.bytes), std::memset(b.get(), 0, g.bytes);
     d_graph_meta_.allocate(g.bytes, "the decode graphs' metadata");
     d_results_.allocate(B * sizeof(SampleResult), "sampling results");
     h_results_.ensure(d_results_.bytes());
@@ -394,6 +393,20 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   const uint32_t S = batch.num_seqs;
   if (S == 0) return;
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  const bool hinted =
+      lookahead_.enabled && LMRT_HAS_FIELD(&batch, lmrt_step_batch, flags) && (batch.flags & LMRT_STEP_NEXT_IS_DECODE);
+  // A guess's failure leaves this step's results standing; the next step reports a device fault.
+  auto guarded = [&](auto&& work) {
+    try {
+      return work();
+    } catch (const std::exception& ex) {
+      guess_.clear();
+      lookahead_.enabled = false;
+      host_.log(LMRT_LOG_WARN, std::string("turbomind-cuda-fp16: decode lookahead turned off: ") + ex.what());
+      return false;
+    }
+  };
+  std::optional<bool> prepared;  // the next guess laid out (but for its tokens), once tried
   if (guess_.pending()) {
     // The guess's results serve the sequences whose input is what it computed; the others run now, after it.
     std::vector<int> hit(S);
@@ -405,6 +418,8 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     }
     const uint32_t guessed = static_cast<uint32_t>(guess_.seqs().size());
     guess_.clear();
+    // While the GPU runs the guess: lay out the next one.
+    if (hinted) prepared = guarded([&] { return prepare_guess(batch); });
     check_cuda(cudaStreamSynchronize(stream_), "the step guessed ahead");
     const SampleResult* res = reinterpret_cast<const SampleResult*>(h_results_.get());
     for (uint32_t i = 0; i < S; ++i)
@@ -420,15 +435,9 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   } else {
     run_step(batch, outputs);
   }
-  if (lookahead_.enabled && LMRT_HAS_FIELD(&batch, lmrt_step_batch, flags) && (batch.flags & LMRT_STEP_NEXT_IS_DECODE)) {
-    try {
-      guess_next_step(batch, outputs);
-    } catch (const std::exception& ex) {  // this step's results stand; the next step reports a device fault
-      guess_.clear();
-      lookahead_.enabled = false;
-      host_.log(LMRT_LOG_WARN, std::string("turbomind-cuda-fp16: decode lookahead turned off: ") + ex.what());
-    }
-  }
+  if (!hinted || !lookahead_.enabled) return;
+  if (!prepared) prepared = guarded([&] { return prepare_guess(batch); });
+  if (*prepared) guarded([&] { return launch_guess(outputs); });
 }
 
 void GpuEngine::run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
@@ -711,41 +720,55 @@ void GpuEngine::copy_output(const lmrt_token_logprobs& from, lmrt_token_logprobs
   std::copy(from.top_logprobs, from.top_logprobs + from.num_top, to.top_logprobs);
 }
 
-// The next step as the core expects it (LMRT_STEP_NEXT_IS_DECODE), replayed from its bucket's graph now: every
-// sequence of this step, fed the token it just sampled. Only when all of them can be (a guess of some would leave
-// the others to a second pass over the weights) and the bucket's graph is already captured.
-void GpuEngine::guess_next_step(const lmrt_step_batch& batch, const lmrt_token_logprobs* outputs) {
+// The next step as the core expects it (LMRT_STEP_NEXT_IS_DECODE): every sequence of this step, one position on,
+// laid out for its bucket's graph but for the tokens, which launch_guess() fills in. Only when all of them can be
+// guessed (a guess of some would leave the others to a second pass over the weights) and the bucket's graph is
+// already captured; false otherwise.
+bool GpuEngine::prepare_guess(const lmrt_step_batch& batch) {
   const uint32_t S = batch.num_seqs;
-  if (graph_table_cap_ == 0 || S > DecodeGraphs::kMaxBatch) return;
+  if (graph_table_cap_ == 0 || S > DecodeGraphs::kMaxBatch) return false;
   const uint32_t max_len = query_ ? query_->max_session_len : 0;
   for (uint32_t i = 0; i < S; ++i)
-    if (!DecodeGuess::guessable(batch.seqs[i], outputs[i], block_seq_len_, graph_table_cap_, max_len)) return;
-  const uint32_t B = DecodeGraphs::bucket(S);
-  cudaGraphExec_t exec = graphs_.find(B, buffer_epoch_);
-  if (!exec) return;
-  std::vector<GuessedSeq> seqs;
-  std::vector<int32_t> tokens, token_pos, tables, table_offset;
+    if (!DecodeGuess::guessable(batch.seqs[i], block_seq_len_, graph_table_cap_, max_len)) return false;
+  if (!graphs_.find(DecodeGraphs::bucket(S), buffer_epoch_)) return false;
+  next_guess_.clear();
+  std::vector<int32_t> tokens(S, 0), token_pos, tables, table_offset;
   std::vector<double> seq_base;
   std::vector<SampleRow> rows;
   for (uint32_t i = 0; i < S; ++i) {
-    GuessedSeq g = DecodeGuess::next_of(batch.seqs[i], outputs[i], block_seq_len_);
-    tokens.push_back(g.token);
+    GuessedSeq g = DecodeGuess::next_of(batch.seqs[i], block_seq_len_);
     token_pos.push_back(static_cast<int32_t>(g.pos));
     table_offset.push_back(static_cast<int32_t>(tables.size()));
     tables.insert(tables.end(), g.table.begin(), g.table.end());
     seq_base.push_back(rope_base(model_->shape, uint64_t(g.pos) + 1));
     rows.push_back(g.row);
-    seqs.push_back(std::move(g));
+    next_guess_.push_back(std::move(g));
   }
-  // Its own host buffer: the next step lays itself out in h_graph_meta_ while this upload may be pending.
-  char* h = h_guess_meta_.get();
-  fill_graph_meta(h, tokens, token_pos, tables, table_offset, seq_base, rows);
+  // Not the buffer the guess in flight was uploaded from, nor h_graph_meta_, which the next step lays itself out in.
+  fill_graph_meta(h_guess_meta_[guess_buffer_].get(), tokens, token_pos, tables, table_offset, seq_base, rows);
+  return true;
+}
+
+// Feeds the prepared guess this step's tokens and replays its graph; false when the graph went stale meanwhile.
+bool GpuEngine::launch_guess(const lmrt_token_logprobs* outputs) {
+  const uint32_t S = static_cast<uint32_t>(next_guess_.size());
+  cudaGraphExec_t exec = graphs_.find(DecodeGraphs::bucket(S), buffer_epoch_);
+  if (!exec) return false;  // this step reallocated a buffer the graphs point into
+  char* h = h_guess_meta_[guess_buffer_].get();
+  int32_t* tokens = reinterpret_cast<int32_t*>(h + graph_layout_.tokens);
+  for (uint32_t i = 0; i < S; ++i) {
+    if (outputs[i].token < 0) return false;
+    next_guess_[i].token = tokens[i] = outputs[i].token;
+  }
   check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, graph_layout_.bytes, cudaMemcpyHostToDevice, stream_),
              "uploading the step guessed ahead");
   check_cuda(cudaGraphLaunch(exec, stream_), "launching the step guessed ahead");
   check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), S * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),
              "reading the tokens of the step guessed ahead");
-  guess_.start(std::move(seqs));
+  guess_.start(std::move(next_guess_));
+  next_guess_.clear();
+  guess_buffer_ ^= 1;
+  return true;
 }
 
 void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {

@@ -155,14 +155,20 @@ class GpuEngine final : public Engine {
   static void copy_output(const lmrt_token_logprobs& from, lmrt_token_logprobs& to);
 
   // Decode lookahead (decode_guess.hpp): the guess in flight, if any, and what guesses served.
-  void guess_next_step(const lmrt_step_batch& batch, const lmrt_token_logprobs* outputs);
+  bool prepare_guess(const lmrt_step_batch& batch);
+  bool launch_guess(const lmrt_token_logprobs* outputs);
   struct Lookahead {
-    bool enabled = true;      // LMRT_TM_LOOKAHEAD; off with tensor parallelism or LMRT_TM_PROFILE
+    // LMRT_TM_LOOKAHEAD=1 (off by default until measured on a GPU); never with tensor parallelism or LMRT_TM_PROFILE.
+    bool enabled = false;
     uint64_t guessed = 0;     // sequences guessed
     uint64_t used = 0;        // of them, results a later step took
   } lookahead_;
-  DecodeGuess guess_;
-  PinnedBuffer h_guess_meta_;  // the guess's graph metadata (h_graph_meta_ is the next step's)
+  DecodeGuess guess_;                  // the guess in flight
+  std::vector<GuessedSeq> next_guess_;  // the next one, prepared
+  // Guesses' graph metadata, in turn: the next is laid out while the one in flight may still be uploading from the
+  // other (and the step itself lays out in h_graph_meta_).
+  PinnedBuffer h_guess_meta_[2];
+  int guess_buffer_ = 0;
   // Device pointers into d_meta_ for the current step.
   struct StepPointers {
     const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned, *group_first;

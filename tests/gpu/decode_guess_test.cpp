@@ -48,24 +48,16 @@ struct Seq {
   }
 };
 
-lmrt_token_logprobs sampled(int32_t token) {
-  lmrt_token_logprobs o{};
-  o.struct_size = sizeof o;
-  o.token = token;
-  return o;
-}
-
 }  // namespace
 
 TEST(DecodeGuess, OnlyPlainSamplingWithTheNextPositionsBlockInTheTable) {
   const Seq prefill(1, 0, 10, 1);  // positions 0..9, next 10: block 0
-  EXPECT_TRUE(DecodeGuess::guessable(prefill.q, sampled(3), kBlock, kCap, kMaxLen));
-  EXPECT_FALSE(DecodeGuess::guessable(prefill.q, sampled(-1), kBlock, kCap, kMaxLen));
+  EXPECT_TRUE(DecodeGuess::guessable(prefill.q, kBlock, kCap, kMaxLen));
   const Seq full(1, 0, 16, 1);  // next position 16 is in block 1, which the table does not name yet
-  EXPECT_FALSE(DecodeGuess::guessable(full.q, sampled(3), kBlock, kCap, kMaxLen));
-  EXPECT_TRUE(DecodeGuess::guessable(Seq(1, 0, 16, 2).q, sampled(3), kBlock, kCap, kMaxLen));
-  EXPECT_FALSE(DecodeGuess::guessable(Seq(1, 0, 10, 1).q, sampled(3), kBlock, kCap, 10));  // the session's end
-  EXPECT_FALSE(DecodeGuess::guessable(Seq(1, 120, 8, 9).q, sampled(3), kBlock, kCap, 1024));  // past table_cap
+  EXPECT_FALSE(DecodeGuess::guessable(full.q, kBlock, kCap, kMaxLen));
+  EXPECT_TRUE(DecodeGuess::guessable(Seq(1, 0, 16, 2).q, kBlock, kCap, kMaxLen));
+  EXPECT_FALSE(DecodeGuess::guessable(Seq(1, 0, 10, 1).q, kBlock, kCap, 10));  // the session's end
+  EXPECT_FALSE(DecodeGuess::guessable(Seq(1, 120, 8, 9).q, kBlock, kCap, 1024));  // past table_cap
   for (int k = 0; k < 4; ++k) {
     Seq s(1, 0, 10, 1);
     if (k == 0) s.params.repetition_penalty = 1.1f;
@@ -73,18 +65,20 @@ TEST(DecodeGuess, OnlyPlainSamplingWithTheNextPositionsBlockInTheTable) {
     if (k == 2) s.params.frequency_penalty = 0.5f;
     const int32_t banned = 2;
     if (k == 3) s.params.num_banned_tokens = 1, s.params.banned_tokens = &banned;
-    EXPECT_FALSE(DecodeGuess::guessable(s.q, sampled(3), kBlock, kCap, kMaxLen)) << k;
+    EXPECT_FALSE(DecodeGuess::guessable(s.q, kBlock, kCap, kMaxLen)) << k;
   }
   Seq chunk(1, 0, 10, 1);
   chunk.q.sampling = nullptr;  // a prompt's non-final chunk samples nothing
-  EXPECT_FALSE(DecodeGuess::guessable(chunk.q, sampled(3), kBlock, kCap, kMaxLen));
+  EXPECT_FALSE(DecodeGuess::guessable(chunk.q, kBlock, kCap, kMaxLen));
 }
 
 TEST(DecodeGuess, ALaterStepMatchesInputForInput) {
   const Seq a(1, 0, 10, 1, 0), b(2, 30, 1, 2, 4);
   DecodeGuess guess;
   EXPECT_EQ(guess.match(a.next(3, 1).q), -1);  // nothing pending
-  guess.start({DecodeGuess::next_of(a.q, sampled(3), kBlock), DecodeGuess::next_of(b.q, sampled(9), kBlock)});
+  std::vector<GuessedSeq> seqs{DecodeGuess::next_of(a.q, kBlock), DecodeGuess::next_of(b.q, kBlock)};
+  seqs[0].token = 3, seqs[1].token = 9;  // what a and b sampled
+  guess.start(seqs);
   ASSERT_TRUE(guess.pending());
   ASSERT_EQ(guess.seqs().size(), 2u);
   EXPECT_EQ(guess.seqs()[0].pos, 10u);

@@ -1002,7 +1002,7 @@ ScriptRun run_hinted_script(const fs::path& dir, const char* lookahead) {
 
 }  // namespace
 
-// Decode lookahead (LMRT_TM_LOOKAHEAD, on by default): the steps guessed ahead from a decode graph give the bits the
+// Decode lookahead (LMRT_TM_LOOKAHEAD=1): the steps guessed ahead from a decode graph give the bits the
 // same graph gives the step itself; where a sequence left and another joined, the guess serves the two that stayed
 // (computed in a bucket with the one that left: batch invariance, within the fp16 bound) and the joining prompt
 // runs after it. The engine's count says which steps took a guess: 8 guesses of 3 sequences (none after step 2,

@@ -13,6 +13,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "lmrt/core/error.hpp"
 #include "lmrt/core/log.hpp"
 #include "lmrt/core/safetensors_writer.hpp"
@@ -469,4 +472,42 @@ TEST(Runtime, RejectsBadGenerationSettings) {
   RequestInput empty;
   empty.kind = LMRT_INPUT_TEXT;
   EXPECT_THROW(rt.submit(empty, greedy(4), [](const RuntimeEvent&) {}), Error);
+}
+
+// The core's LMRT_STEP_NEXT_IS_DECODE hint (lmrt/engine.h), which the test-echo engine checks against each step that
+// follows one and counts: a lone request's steps carry it all but the last (its max_new_tokens, or session_len
+// here for the fourth request), and every hinted step is followed by the promised one (ignore_eos: no stop token).
+TEST(Runtime, NextIsDecodeHintIsSetWhereTheNextStepIsKnownAndHolds) {
+  REQUIRE_TESTDATA();
+  const lmrt_log_level level = lmrt::log::level();
+  lmrt::log::set_level(LMRT_LOG_INFO);
+  std::ostringstream text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
+  spdlog::default_logger()->sinks().push_back(sink);
+  std::vector<Outcome> outs;
+  {
+    const std::string yaml = "model:\n  path: " + (kTestdata / "models" / "stories260k").string() +
+                             "\nengine:\n  backend: test-echo\n  session_len: 64\nplugins:\n  search_paths: [" +
+                             std::string(LMRT_TEST_ECHO_PLUGIN_DIR) + "]\nlog_level: info\n";
+    Runtime rt(Deployment::parse(yaml, "test", ""));
+    std::vector<std::vector<int32_t>> prompts;
+    for (uint32_t len : {5u, 20u, 40u, 50u}) prompts.push_back(std::vector<int32_t>(len, 7));
+    GenerationParams g = greedy(10);
+    g.ignore_eos = true;
+    outs = run_one_by_one(rt, {prompts[0], prompts[1], prompts[2]}, g);
+    g.max_new_tokens = 30;  // 50 + 30 > 64: session_len ends it after 14
+    outs.push_back(run_all(rt, {prompts[3]}, g)[0]);
+  }
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
+  lmrt::log::set_level(level);
+  ASSERT_EQ(outs.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(outs[i].finish, LMRT_FINISH_LENGTH) << i << ": " << outs[i].message;
+    EXPECT_EQ(outs[i].tokens.size(), i < 3 ? 10u : 14u) << i;
+  }
+  // Each request: one prefill step and a step per later token; all but its last hinted.
+  EXPECT_NE(text.str().find("test-echo: 44 steps, 40 hinted next-is-decode, 40 of them followed as hinted"),
+            std::string::npos)
+      << text.str();
 }

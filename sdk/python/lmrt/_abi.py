@@ -1,4 +1,4 @@
-"""ctypes mirrors of the structs and functions of sdk/include/lmrt/runtime.h (ABI 1.0).
+"""ctypes mirrors of the structs and functions of sdk/include/lmrt/runtime.h (ABI 1.1; runtime.h has not changed since 1.0).
 
 Field for field, in header order; tests/python/test_abi_layout.py holds these
 layouts against the frozen offsets in sdk/include/lmrt/abi_layout.h.
@@ -7,7 +7,7 @@ import ctypes
 from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_double, c_float, c_int32, c_uint32, c_uint64, c_void_p)
 
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 0
+ABI_VERSION_MINOR = 1
 ABI_VERSION = (ABI_VERSION_MAJOR << 16) | ABI_VERSION_MINOR
 MAX_TOP_LOGPROBS = 20  # LMRT_MAX_TOP_LOGPROBS
 

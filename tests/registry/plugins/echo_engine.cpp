@@ -1,6 +1,8 @@
 // Test-only engine "test-echo": no weights, no math. It samples
 // (last input token + 1) mod vocab so that the core's scheduling can be checked
-// exactly, and it validates every block table it is given.
+// exactly, and it validates every block table it is given. It also checks each
+// LMRT_STEP_NEXT_IS_DECODE hint against the step that follows and logs the count
+// when destroyed (tests/runtime).
 #include <string>
 #include <vector>
 
@@ -10,11 +12,32 @@
 namespace {
 lmrt::plugin::Host g_host;
 
+// What a hinted step promised of the next: this sequence, one token (the one sampled) at this position.
+struct Promise {
+  uint64_t seq_id;
+  int32_t token;
+  uint32_t pos;
+};
+
 struct Engine {
   uint32_t vocab = 0;
   uint32_t num_blocks = 0;
   uint32_t block_seq_len = 0;
+  std::vector<Promise> promised;  // empty: the last step carried no hint
+  uint64_t steps = 0, hinted = 0, kept = 0;
 };
+
+// Whether the batch is exactly what the last hinted step promised.
+bool keeps(const std::vector<Promise>& promised, const lmrt_step_batch& batch) {
+  if (batch.num_seqs != promised.size()) return false;
+  for (uint32_t i = 0; i < batch.num_seqs; ++i) {
+    const lmrt_step_seq& s = batch.seqs[i];
+    if (s.seq_id != promised[i].seq_id || s.num_tokens != 1 || s.tokens[0] != promised[i].token ||
+        s.start_pos != promised[i].pos)
+      return false;
+  }
+  return true;
+}
 
 lmrt_status* create(const lmrt_host_api*, const lmrt_engine_create_params* p, lmrt_engine** out) {
   return g_host.guard([&] {
@@ -56,10 +79,26 @@ lmrt_status* step(lmrt_engine* engine, const lmrt_step_batch* batch, lmrt_token_
       outputs[i].logprob = 0.0f;
       outputs[i].num_top = 0;
     }
+    ++e->steps;
+    if (!e->promised.empty()) e->kept += keeps(e->promised, *batch);
+    e->promised.clear();
+    if (LMRT_HAS_FIELD(batch, lmrt_step_batch, flags) && (batch->flags & LMRT_STEP_NEXT_IS_DECODE)) {
+      ++e->hinted;
+      for (uint32_t i = 0; i < batch->num_seqs; ++i) {
+        const lmrt_step_seq& s = batch->seqs[i];
+        e->promised.push_back({s.seq_id, outputs[i].token, s.start_pos + s.num_tokens});
+      }
+    }
   });
 }
 
-void destroy(lmrt_engine* engine) { delete reinterpret_cast<Engine*>(engine); }
+void destroy(lmrt_engine* engine) {
+  auto* e = reinterpret_cast<Engine*>(engine);
+  if (e)
+    g_host.log(LMRT_LOG_INFO, "test-echo: " + std::to_string(e->steps) + " steps, " + std::to_string(e->hinted) +
+                                  " hinted next-is-decode, " + std::to_string(e->kept) + " of them followed as hinted");
+  delete e;
+}
 
 lmrt_status* probe(const lmrt_host_api*, lmrt_str, lmrt_capabilities* caps) {
   caps->score = 5;
