@@ -310,17 +310,7 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
     scratch_block_ = static_cast<int32_t>(c.num_blocks);
     graph_table_cap_ = (query_->max_session_len + c.block_seq_len - 1) / c.block_seq_len + 1;
     const size_t B = DecodeGraphs::kMaxBatch;
-    size_t off = 0;
-    auto take = [&](size_t bytes) {
-      const size_t at = off;
-      off = align_up(off + bytes, 16);
-      return at;
-    };
-    MetaLayout& g = graph_layout_;
-    g.tokens = take(B * 4), g.pos = take(B * 4), g.seq = take(B * 4), g.table_offset = take((B + 1) * 4);
-    g.tables = take((B + 1) * graph_table_cap_ * 4), g.seq_base = take((B + 1) * 8), g.last_rows = take(B * 4);
-    g.rows = take(B * sizeof(SampleRow)), g.penalties = take(sizeof(PenaltyEntry)), g.banned = take(4);
-    g.groups = take((B + 1) * 4), g.bytes = off;
+    const MetaLayout g = graph_meta_layout(B, graph_table_cap_);  // the largest bucket's
     h_graph_meta_.ensure(g.bytes);
     std::memset(h_graph_meta_.get(), 0, g.bytes);
     for (PinnedBuffer& b : h_guess_meta_) b.ensure(g.bytes), std::memset(b.get(), 0, g.bytes);
@@ -602,7 +592,7 @@ void GpuEngine::fill_graph_meta(char* h, const std::vector<int32_t>& tokens, con
                                 const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
                                 const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) const {
   const uint32_t S = static_cast<uint32_t>(tokens.size()), B = DecodeGraphs::bucket(S);
-  const MetaLayout& g = graph_layout_;
+  const MetaLayout g = graph_meta_layout(B, graph_table_cap_);
   auto at = [&](size_t off) { return h + off; };
   int32_t* tok = reinterpret_cast<int32_t*>(at(g.tokens));
   int32_t* pos = reinterpret_cast<int32_t*>(at(g.pos));
@@ -643,7 +633,7 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
                                 const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
                                 const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) {
   const uint32_t S = static_cast<uint32_t>(tokens.size()), B = DecodeGraphs::bucket(S);
-  const MetaLayout& g = graph_layout_;
+  const MetaLayout g = graph_meta_layout(B, graph_table_cap_);
   char* h = h_graph_meta_.get();
   fill_graph_meta(h, tokens, token_pos, tables, table_offset, seq_base, rows);
   check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, g.bytes, cudaMemcpyHostToDevice, stream_), "uploading the step");
@@ -754,13 +744,14 @@ bool GpuEngine::launch_guess(const lmrt_token_logprobs* outputs) {
   const uint32_t S = static_cast<uint32_t>(next_guess_.size());
   cudaGraphExec_t exec = graphs_.find(DecodeGraphs::bucket(S), buffer_epoch_);
   if (!exec) return false;  // this step reallocated a buffer the graphs point into
+  const MetaLayout g = graph_meta_layout(DecodeGraphs::bucket(S), graph_table_cap_);
   char* h = h_guess_meta_[guess_buffer_].get();
-  int32_t* tokens = reinterpret_cast<int32_t*>(h + graph_layout_.tokens);
+  int32_t* tokens = reinterpret_cast<int32_t*>(h + g.tokens);
   for (uint32_t i = 0; i < S; ++i) {
     if (outputs[i].token < 0) return false;
     next_guess_[i].token = tokens[i] = outputs[i].token;
   }
-  check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, graph_layout_.bytes, cudaMemcpyHostToDevice, stream_),
+  check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, g.bytes, cudaMemcpyHostToDevice, stream_),
              "uploading the step guessed ahead");
   check_cuda(cudaGraphLaunch(exec, stream_), "launching the step guessed ahead");
   check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), S * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),

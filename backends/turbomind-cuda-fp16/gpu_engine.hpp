@@ -23,6 +23,7 @@
 #include "lmrt/engine.h"
 #include "lmrt/plugin.hpp"
 #include "model_weights.hpp"
+#include "step_meta_layout.hpp"
 #include "step_profile.hpp"
 
 namespace lmrt::tm {
@@ -114,11 +115,7 @@ class GpuEngine final : public Engine {
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
 
-  // Where each array of a step's metadata lies in its device buffer (the eager steps' d_meta_, or the graphs'
-  // buffer laid out for DecodeGraphs::kMaxBatch sequences, `bytes` long); point_at() aims sp_ at them.
-  struct MetaLayout {
-    size_t tokens, pos, seq, table_offset, tables, seq_base, last_rows, rows, penalties, banned, groups, bytes;
-  };
+  // Aims sp_ at a step's metadata in its device buffer (step_meta_layout.hpp).
   void point_at(const char* meta, const MetaLayout& m);
 
   // Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS, decode_graph.hpp).
@@ -139,14 +136,13 @@ class GpuEngine final : public Engine {
   uint64_t buffer_epoch_ = 0;      // bumped when a buffer a graph points into is reallocated
   uint32_t graph_table_cap_ = 0;   // block-table entries per sequence in the graph metadata (0: no graphs)
   int32_t scratch_block_ = -1;     // the KV block beyond the pool that padding rows write into
-  MetaLayout graph_layout_{};
   PinnedBuffer h_graph_meta_;
   DeviceBuffer d_graph_meta_, cublas_workspace_;
   // Replays the decode-only step laid out in the vectors from a graph; false when it cannot (then run it eagerly).
   bool step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
                        const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
                        const std::vector<double>& seq_base, const std::vector<SampleRow>& rows);
-  // Lays out a decode-only step for its graph in the host buffer `h` (graph_layout_).
+  // Lays out a decode-only step for its bucket's graph in the host buffer `h` (graph_meta_layout()).
   void fill_graph_meta(char* h, const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
                        const std::vector<int32_t>& tables, const std::vector<int32_t>& table_offset,
                        const std::vector<double>& seq_base, const std::vector<SampleRow>& rows) const;
