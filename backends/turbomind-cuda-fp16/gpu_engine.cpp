@@ -75,6 +75,15 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   bool tensor_cores = true;
   read_env_flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
   read_env_flag("LMRT_TM_LOOKAHEAD", lookahead_.enabled);
+  bool timeline = false;
+  read_env_flag("LMRT_TM_TIMELINE", timeline);
+  if (timeline && !bind_timeline(Timeline{}))
+    throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_TIMELINE=1 needs a build with the timeline's "
+                                          "marks (cmake -DLMRT_TM_TIMELINE=ON)");
+  if (timeline && rank_.num_ranks > 1)
+    throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_TIMELINE=1 is for one GPU, not tp " +
+                                              std::to_string(rank_.num_ranks));
+  if (timeline) lookahead_.enabled = false;  // a step's marks are read after its own wait
   int profile_level = 0;
   read_env_int("LMRT_TM_PROFILE", 0, 2, 1, "0, 1 or 2", profile_level);
   if (profile_level == 2) graphs_enabled_ = false;  // its per-kernel events cannot be read back from a graph
@@ -147,6 +156,14 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
                       " is not a multiple of 128, which the CUDA-core attention kernel needs");
   }
   profile_ = std::make_unique<StepProfile>(profile_level);
+  if (timeline) {
+    constexpr unsigned kEvents = 1u << 18;  // a step's blocks: some 300 a kernel, 5 kernels a layer
+    timeline_events_.allocate(256 + size_t(kEvents) * sizeof(TimelineEvent), "the step timeline");
+    timeline_view_ = {timeline_events_.as<unsigned>(), kEvents,
+                      reinterpret_cast<TimelineEvent*>(timeline_events_.as<char>() + 256)};
+    bind_timeline(timeline_view_);
+    timeline_ = std::make_unique<StepTimeline>();
+  }
   const std::string who =
       rank_.num_ranks > 1 ? " rank " + std::to_string(rank_.rank) + "/" + std::to_string(rank_.num_ranks) : "";
   host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16" + who + " ready on " + device_name_ + ": weights " +
@@ -163,6 +180,11 @@ GpuEngine::~GpuEngine() {
   if (lookahead_.guessed > 0)
     host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 lookahead: " + std::to_string(lookahead_.used) + " of " +
                                  std::to_string(lookahead_.guessed) + " guessed sequence steps used");
+  if (timeline_) {
+    bind_timeline(Timeline{});
+    const std::string report = timeline_->report();
+    if (!report.empty()) host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 " + report);
+  }
   if (profile_ && profile_->enabled()) {
     const std::string report = profile_->report();
     if (!report.empty()) host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 profile:\n" + report);
@@ -676,6 +698,8 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
     }
     graphs_.put(B, buffer_epoch_, exec);
   }
+  if (timeline_)
+    check_cuda(cudaMemsetAsync(timeline_view_.cursor, 0, sizeof(unsigned), stream_), "clearing the step timeline");
   profile_->before_forward(stream_);
   check_cuda(cudaGraphLaunch(exec, stream_), "launching a decode graph");
   profile_->after_forward(stream_);
@@ -683,7 +707,18 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
              "reading the sampled tokens");
   check_cuda(cudaStreamSynchronize(stream_), "the step");
   profile_->end_step(true, S);
+  if (timeline_) read_timeline(B);
   return true;
+}
+
+void GpuEngine::read_timeline(uint32_t bucket) {
+  unsigned count = 0;
+  check_cuda(cudaMemcpy(&count, timeline_view_.cursor, sizeof count, cudaMemcpyDeviceToHost), "reading the step timeline");
+  std::vector<TimelineEvent> events(std::min(count, timeline_view_.capacity));
+  check_cuda(cudaMemcpy(events.data(), timeline_view_.events, events.size() * sizeof(TimelineEvent),
+                        cudaMemcpyDeviceToHost),
+             "reading the step timeline");
+  timeline_->add_step(events.data(), events.size(), bucket);
 }
 
 void GpuEngine::read_results(const std::vector<uint32_t>& sampled, uint32_t S, lmrt_token_logprobs* outputs) {
@@ -797,7 +832,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
       rope.bias = L.bqkv, rope.rope_cos = ws_.rope_cos, rope.rope_sin = ws_.rope_sin;
       rope.num_heads = static_cast<int>(s.num_heads), rope.layer = static_cast<int>(l), rope.tokens = tl, rope.kv = kv;
       decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm,
-                  rope_in_qkv ? GemvOutput::kRopeKv : GemvOutput::kStore, ws_.qkv, T, QKV, H,
+                  rope_in_qkv ? GemvOutput::kRopeKv : GemvOutput::kStore, ws_.qkv, T, QKV, H, TimelineKind::kQkv, l,
                   rope_in_qkv ? &rope : nullptr);
       prof.mark(stream_, rope_in_qkv ? "rms norm + gemm wqkv + rope + KV write" : "rms norm + gemm wqkv");
     } else {
@@ -826,20 +861,22 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
       // With tensor parallelism the all-reduce does the residual add, as the GEMM would have.
       const GemvOutput add = tp ? GemvOutput::kStoreF32 : GemvOutput::kAddResidual;
       void* const added = tp ? static_cast<void*>(ws_.partial) : ws_.x;
-      decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, add, added, T, H, Q);
+      decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, add, added, T, H, Q, TimelineKind::kOutput, l);
       prof.mark(stream_, "gemm wo + add");
       if (tp) all_reduce(ws_.x, true);
       // The gate/up GEMM's warps hold a gate row and its up row and store SiLU-and-multiply, so the down GEMM
       // reads X plainly instead of every block forming it first (LMRT_TM_GEMV_SILU=0: the down GEMM forms it).
       if (gemv_silu_) {
-        decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kSiluMulStore, ws_.act, T, 2 * I, H);
+        decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kSiluMulStore, ws_.act, T, 2 * I, H,
+                    TimelineKind::kGateUp, l);
         prof.mark(stream_, "rms norm + gemm w1|w3 + silu * mul");
-        decode_gemv(L.w2, GemvInput::kPlain, ws_.act, nullptr, add, added, T, H, I);
+        decode_gemv(L.w2, GemvInput::kPlain, ws_.act, nullptr, add, added, T, H, I, TimelineKind::kDown, l);
         prof.mark(stream_, "gemm w2 + add");
       } else {
-        decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H);
+        decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H,
+                    TimelineKind::kGateUp, l);
         prof.mark(stream_, "rms norm + gemm w1|w3");
-        decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I);
+        decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I, TimelineKind::kDown, l);
         prof.mark(stream_, "silu * mul + gemm w2 + add");
       }
       if (tp) all_reduce(ws_.x, true);
@@ -871,9 +908,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
 
 // One GEMM of the decode chain (its shapes were checked against the kernel's limits at load: gemv_chain_rows_).
 void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output,
-                            void* y, int m, int n, int k, const GemvArgs* rope) {
+                            void* y, int m, int n, int k, TimelineKind kind, uint32_t layer, const GemvArgs* rope) {
   GemvArgs a = rope ? *rope : GemvArgs{};
   a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
+  a.layer = static_cast<int>(layer), a.timeline_kind = static_cast<uint32_t>(kind);
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
   else

@@ -20,11 +20,13 @@
 #include "engine_interface.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/sampling/sampling.hpp"
+#include "kernels/timeline.cuh"
 #include "lmrt/engine.h"
 #include "lmrt/plugin.hpp"
 #include "model_weights.hpp"
 #include "step_meta_layout.hpp"
 #include "step_profile.hpp"
+#include "step_timeline.hpp"
 
 namespace lmrt::tm {
 
@@ -76,9 +78,10 @@ class GpuEngine final : public Engine {
   };
   void run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs);  // step() without a guess
   void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
-  // `rope`: kRopeKv's arguments past the common ones (its bias, cos/sin tables, layouts and layer), or none.
+  // `kind`, `layer`: which GEMM of the model it is (the timeline's, kernels/timeline.cuh). `rope`: kRopeKv's
+  // arguments past the common ones (its bias, cos/sin tables and layouts), or none.
   void decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output, void* y,
-                   int m, int n, int k, const GemvArgs* rope = nullptr);
+                   int m, int n, int k, TimelineKind kind, uint32_t layer, const GemvArgs* rope = nullptr);
 
   const lmrt::plugin::Host& host_;
   RankContext rank_;
@@ -114,6 +117,11 @@ class GpuEngine final : public Engine {
   bool gemv_silu_ = true;    // the chain's gate/up GEMM applies SiLU-and-multiply itself (LMRT_TM_GEMV_SILU)
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
+  // LMRT_TM_TIMELINE=1 (builds with the marks, kernels/timeline.cuh): the graph-replayed steps' kernels in place.
+  std::unique_ptr<StepTimeline> timeline_;
+  DeviceBuffer timeline_events_;  // the cursor, then the events
+  Timeline timeline_view_{};
+  void read_timeline(uint32_t bucket);
 
   // Aims sp_ at a step's metadata in its device buffer (step_meta_layout.hpp).
   void point_at(const char* meta, const MetaLayout& m);

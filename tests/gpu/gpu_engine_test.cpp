@@ -194,7 +194,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
-                           "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD"})
+                           "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -529,6 +529,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_ROPE", "2"},
                                                        {"LMRT_TM_GEMV_SILU", "2"},
                                                        {"LMRT_TM_LOOKAHEAD", "ahead"},
+                                                       {"LMRT_TM_TIMELINE", "on"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
   for (const auto& [name, value] : cases) {
     setenv(name, value, 1);
@@ -542,6 +543,24 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
     EXPECT_NE(message.find(name), std::string::npos) << name << "=" << value << ": " << message;
     EXPECT_NE(message.find(std::string("'") + value + "'"), std::string::npos) << message;
   }
+}
+
+// The step timeline needs a build with its marks (cmake -DLMRT_TM_TIMELINE=ON); elsewhere asking for it is a clear
+// error that says so, before any device is touched.
+TEST(GpuEngineConfig, TimelineWithoutItsMarksIsAClearError) {
+#if defined(LMRT_TM_TIMELINE)
+  GTEST_SKIP() << "this build has the timeline's marks";
+#endif
+  setenv("LMRT_TM_TIMELINE", "1", 1);
+  std::string message;
+  try {
+    StepEngine e(kGpu, fixtures_dir() / "tiny-llama", "dtype: float16\n");
+  } catch (const std::exception& ex) {
+    message = ex.what();
+  }
+  unsetenv("LMRT_TM_TIMELINE");
+  EXPECT_NE(message.find("LMRT_TM_TIMELINE=1"), std::string::npos) << message;
+  EXPECT_NE(message.find("-DLMRT_TM_TIMELINE=ON"), std::string::npos) << message;
 }
 
 // Sampling decisions on the same Philox stream: 64 sequences per step, each its own seed.

@@ -143,9 +143,10 @@ struct GemvArgs {
   const void* bias = nullptr;  // [N] DType, or none
   const float* rope_cos = nullptr;
   const float* rope_sin = nullptr;  // [M][head_dim / 2] (launch_rope_table)
-  int num_heads = 0, layer = 0;
+  int num_heads = 0, layer = 0;  // layer: also the timeline's (kernels/timeline.cuh)
   TokenLayout tokens{};
   KvLayout kv{};
+  uint32_t timeline_kind = 0;  // TimelineKind: which of a layer's GEMMs this is, for the timeline
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
 // Loads every skinny-GEMM kernel of `dt` now and sets its shared-memory limit, so that no step pays CUDA's lazy

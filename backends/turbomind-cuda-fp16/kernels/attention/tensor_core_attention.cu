@@ -21,6 +21,7 @@
 #include "../../cuda_check.hpp"
 #include "../common.cuh"
 #include "../launch.cuh"
+#include "../timeline.cuh"
 #include "attention_combine.cuh"
 
 namespace lmrt::tm {
@@ -99,6 +100,8 @@ __global__ void __launch_bounds__(kWarps * 32)
                                  T* out, float* partials, unsigned* split_counters) {
   constexpr int S = Smem<D>::kStride;
   extern __shared__ __align__(16) unsigned char smem[];
+  TimelineMark mark;
+  mark.begin();
   T* k_s = reinterpret_cast<T*>(smem);  // [2][kTile][S]
   T* v_s = k_s + 2 * kTile * S;          // [2][kTile][S]
   float* run_acc = reinterpret_cast<float*>(smem + 4 * Smem<D>::kKv);
@@ -166,6 +169,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   const bool prestaged = first_of_seq && c_begin < c_end && c_begin * chunk + kTile <= n_min - 1;
   if (prestaged) stage(c_begin * chunk, 0);
   griddep_enter();
+  mark.release();
   const bool warp_active = warp * 16 < rows;
   uint32_t qf[D / 16][4];
 #pragma unroll
@@ -331,11 +335,16 @@ __global__ void __launch_bounds__(kWarps * 32)
     unsigned* counter = split_counters + static_cast<size_t>(t0) * kvh + g;
     if (threadIdx.x == 0) last = atomicAdd(counter, 1u) == static_cast<unsigned>(item.stride - 1);
     __syncthreads();
-    if (!last) return;
+    mark.work_done();
+    if (!last) {
+      mark.record(TimelineKind::kAttention, layer);
+      return;
+    }
     __threadfence();
     combine_token_heads_by_warp<T, D>(partials, item.partial, c_end, num_heads, g * hpg, hpg,
                                       out + static_cast<size_t>(t0) * num_heads * D);
     if (threadIdx.x == 0) *counter = 0;
+    mark.record(TimelineKind::kAttention, layer);
     return;
   }
   if (!warp_active) return;
@@ -353,6 +362,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       *reinterpret_cast<uint32_t*>(dst + n * 8) = pack_rounded<T>(__fmul_rn(v.x, inv), __fmul_rn(v.y, inv));
     }
   }
+  mark.record(TimelineKind::kAttention, layer);  // by thread 0, whose warp is active (a group has a row)
 }
 
 template <class T, int D>

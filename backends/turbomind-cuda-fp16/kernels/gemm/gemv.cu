@@ -9,6 +9,7 @@
 #include "../common.cuh"
 #include "../launch.cuh"
 #include "../rope/rope_pair.cuh"
+#include "../timeline.cuh"
 
 #include <algorithm>
 
@@ -130,6 +131,8 @@ template <class T, int M, GemvInput IN, GemvOutput OUT>
 __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits) {
   extern __shared__ __align__(16) unsigned char stage_bytes[];
   __shared__ float slice_sum[kWarps][kRows][M];
+  TimelineMark mark;
+  mark.begin();
   const int n = a.n, k = a.k, pieces = k / 8;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int slice = warp % splits, pairs = kWarps / splits;
@@ -163,6 +166,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
   if (first_row(tile) < n) load_round(wv, wr, lane, len);
 
   griddep_enter();
+  mark.release();
   const T* x = static_cast<const T*>(a.x);
   if constexpr (IN != GemvInput::kPlain) {
     T* stage = reinterpret_cast<T*>(stage_bytes);
@@ -280,6 +284,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
         }
     }
   }
+  mark.block_end(static_cast<TimelineKind>(a.timeline_kind), a.layer);
 }
 
 // Slices of K per row pair. Blocks are persistent, so a GEMM takes as long as its busiest block: ceil(tiles /

@@ -1,0 +1,36 @@
+// Sums up the decode-step timeline (kernels/timeline.cuh; LMRT_TM_TIMELINE=1 in a build with the marks): for each
+// kind of kernel, averaged over a step's launches of it and over the steps seen (per bucket), how long before their
+// release its blocks were placed, the gap from the previous kernel's last block to its first released block (what
+// the dependency costs), how long from that release to its last block's end, and how far apart its blocks ended.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "kernels/timeline.cuh"
+
+namespace lmrt::tm {
+
+class StepTimeline {
+ public:
+  // One replayed step's events, in any order.
+  void add_step(const TimelineEvent* events, size_t count, uint32_t bucket);
+  std::string report() const;  // empty when no step was added
+
+ private:
+  static constexpr int kKinds = 6;  // TimelineKind values
+  struct Sums {
+    uint64_t launches = 0, blocks = 0, gaps = 0;  // gaps: launches after another marked one
+    double placed_ns = 0, gap_ns = 0, busy_ns = 0, spread_ns = 0, combine_ns = 0;
+  };
+  struct Bucket {
+    uint64_t steps = 0;
+    double span_ns = 0, gaps_ns = 0;
+    Sums kinds[kKinds];
+  };
+  std::map<uint32_t, Bucket> buckets_;
+};
+
+}  // namespace lmrt::tm
