@@ -27,17 +27,23 @@ lmrt_sampling_params greedy() {
 struct Seq {
   std::vector<int32_t> tokens, table;
   lmrt_sampling_params params = greedy();
-  lmrt_step_seq q{};
+  lmrt_step_seq q{};  // sampling: &params unless a test clears it
   Seq(uint64_t id, uint32_t start, uint32_t n, uint32_t blocks, int32_t first = 0) : tokens(n, 5), table(blocks) {
     std::iota(table.begin(), table.end(), first);
     q.struct_size = sizeof q;
     q.seq_id = id;
-    q.num_tokens = n;
     q.start_pos = start;
-    q.num_blocks = blocks;
+    q.sampling = &params;
+    aim();
+  }
+  Seq(const Seq& o) : tokens(o.tokens), table(o.table), params(o.params), q(o.q) { aim(); }
+  // q's pointers at this object's own arrays (after a copy or an edit of them).
+  void aim() {
+    q.num_tokens = static_cast<uint32_t>(tokens.size());
+    q.num_blocks = static_cast<uint32_t>(table.size());
     q.tokens = tokens.data();
     q.block_table = table.data();
-    q.sampling = &params;
+    if (q.sampling) q.sampling = &params;
   }
   // The same sequence's next decode step, fed `token`.
   Seq next(int32_t token, uint32_t blocks) const {
@@ -88,30 +94,25 @@ TEST(DecodeGuess, ALaterStepMatchesInputForInput) {
   EXPECT_EQ(guess.match(b.next(9, 2).q), 1);
   EXPECT_EQ(guess.match(a.next(3, 1).q), 0);
   EXPECT_EQ(guess.match(a.next(3, 2).q), 0) << "a block appended past the guessed position changes nothing";
-  EXPECT_EQ(guess.match(a.next(4, 1).q), -1) << "another token";
   EXPECT_EQ(guess.match(Seq(3, 10, 1, 1).q), -1) << "a sequence the guess did not compute";
-  Seq moved = a.next(3, 1);
-  moved.table[0] = 7;
-  EXPECT_EQ(guess.match(moved.q), -1) << "another block";
-  Seq later = a.next(3, 1);
-  later.q.start_pos = 11;
-  EXPECT_EQ(guess.match(later.q), -1) << "another position";
-  Seq warm = a.next(3, 1);
-  warm.params.temperature = 0.7f;
-  EXPECT_EQ(guess.match(warm.q), -1) << "other sampling";
-  Seq reseeded = a.next(3, 1);
-  reseeded.params.seed = 8;
-  EXPECT_EQ(guess.match(reseeded.q), -1) << "another seed";
-  Seq penalised = a.next(3, 1);
-  penalised.params.repetition_penalty = 1.2f;
-  EXPECT_EQ(guess.match(penalised.q), -1) << "a penalty";
-  Seq two(1, 10, 2, 1);
-  two.tokens = {3, 3};
-  two.q.tokens = two.tokens.data();
-  EXPECT_EQ(guess.match(two.q), -1) << "more than one token";
-  Seq silent = a.next(3, 1);
-  silent.q.sampling = nullptr;
-  EXPECT_EQ(guess.match(silent.q), -1) << "no sampling";
+  // a's next step, changed in one input at a time: none is what the guess computed.
+  const std::pair<const char*, void (*)(Seq&)> changes[] = {
+      {"another token", [](Seq& s) { s.tokens[0] = 4; }},
+      {"another block", [](Seq& s) { s.table[0] = 7; }},
+      {"another position", [](Seq& s) { s.q.start_pos = 11; }},
+      {"other sampling", [](Seq& s) { s.params.temperature = 0.7f; }},
+      {"another seed", [](Seq& s) { s.params.seed = 8; }},
+      {"more logprobs", [](Seq& s) { s.params.top_logprobs = 5; }},
+      {"a penalty", [](Seq& s) { s.params.repetition_penalty = 1.2f; }},
+      {"more than one token", [](Seq& s) { s.tokens = {3, 3}; }},
+      {"no sampling", [](Seq& s) { s.q.sampling = nullptr; }},
+  };
+  for (const auto& [what, change] : changes) {
+    Seq s = a.next(3, 1);
+    change(s);
+    s.aim();
+    EXPECT_EQ(guess.match(s.q), -1) << what;
+  }
 
   guess.clear();
   EXPECT_FALSE(guess.pending());
