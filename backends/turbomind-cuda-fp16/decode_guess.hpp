@@ -1,4 +1,4 @@
-// Decode lookahead (LMRT_TM_LOOKAHEAD=1, on one GPU with CUDA graphs): when the core flags a step
+// Decode lookahead (LMRT_TM_LOOKAHEAD=1 or 2, on one GPU with CUDA graphs): when the core flags a step
 // LMRT_STEP_NEXT_IS_DECODE (lmrt/engine.h), the engine launches its guess of the next step (the same sequences,
 // each fed the token just sampled, replayed from the bucket's decode graph) before step returns, so that the GPU
 // runs it while the host hands the tokens back and the core schedules. The next step takes the guess's results for

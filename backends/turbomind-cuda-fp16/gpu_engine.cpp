@@ -74,7 +74,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
   read_env_flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
-  read_env_flag("LMRT_TM_LOOKAHEAD", lookahead_.enabled);
+  read_env_int("LMRT_TM_LOOKAHEAD", 0, 2, 1, "0, 1 or 2", lookahead_.mode);
   bool timeline = false;
   read_env_flag("LMRT_TM_TIMELINE", timeline);
   if (timeline && !bind_timeline(Timeline{}))
@@ -83,15 +83,15 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   if (timeline && rank_.num_ranks > 1)
     throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_TIMELINE=1 is for one GPU, not tp " +
                                               std::to_string(rank_.num_ranks));
-  if (timeline) lookahead_.enabled = false;  // a step's marks are read after its own wait
+  if (timeline) lookahead_.mode = 0;  // a step's marks are read after its own wait
   int profile_level = 0;
   read_env_int("LMRT_TM_PROFILE", 0, 2, 1, "0, 1 or 2", profile_level);
   if (profile_level == 2) graphs_enabled_ = false;  // its per-kernel events cannot be read back from a graph
   // The profile times each step from its host work to its results, which a guess in flight would blur.
-  if (profile_level > 0) lookahead_.enabled = false;
+  if (profile_level > 0) lookahead_.mode = 0;
   // Tensor parallelism: the all-reduces meet on the host between kernels (communicator.hpp), which a graph cannot
   // hold, and follow event waits that programmatic launch would not order.
-  if (rank_.num_ranks > 1) graphs_enabled_ = false, pdl = false, lookahead_.enabled = false;
+  if (rank_.num_ranks > 1) graphs_enabled_ = false, pdl = false, lookahead_.mode = 0;
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
@@ -177,6 +177,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
 GpuEngine::~GpuEngine() {
   cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
+  for (cudaEvent_t& e : guess_done_)
+    if (e) cudaEventDestroy(e), e = nullptr;
   if (lookahead_.guessed > 0)
     host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 lookahead: " + std::to_string(lookahead_.used) + " of " +
                                  std::to_string(lookahead_.guessed) + " guessed sequence steps used");
@@ -339,6 +341,10 @@ void GpuEngine::allocate_cache(const lmrt_cache_config& c) {
     d_graph_meta_.allocate(g.bytes, "the decode graphs' metadata");
     d_results_.allocate(B * sizeof(SampleResult), "sampling results");
     h_results_.ensure(d_results_.bytes());
+    for (int b = 0; b < 2; ++b) {
+      h_guess_results_[b].ensure(d_results_.bytes());
+      check_cuda(cudaEventCreateWithFlags(&guess_done_[b], cudaEventDisableTiming), "creating a lookahead event");
+    }
     graph_max_chunks_ = graph_chunks(query_->max_session_len);
     graph_partials_.allocate(graph_partials_bytes(query_->max_session_len), "the decode graphs' attention partials");
     ++buffer_epoch_;
@@ -406,14 +412,14 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   if (S == 0) return;
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   const bool hinted =
-      lookahead_.enabled && LMRT_HAS_FIELD(&batch, lmrt_step_batch, flags) && (batch.flags & LMRT_STEP_NEXT_IS_DECODE);
+      lookahead_.mode > 0 && LMRT_HAS_FIELD(&batch, lmrt_step_batch, flags) && (batch.flags & LMRT_STEP_NEXT_IS_DECODE);
   // A guess's failure leaves this step's results standing; the next step reports a device fault.
   auto guarded = [&](auto&& work) {
     try {
       return work();
     } catch (const std::exception& ex) {
       guess_.clear();
-      lookahead_.enabled = false;
+      lookahead_.mode = 0;
       host_.log(LMRT_LOG_WARN, std::string("turbomind-cuda-fp16: decode lookahead turned off: ") + ex.what());
       return false;
     }
@@ -424,19 +430,34 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     std::vector<int> hit(S);
     std::vector<lmrt_step_seq> rest;
     std::vector<uint32_t> rest_index;
+    bool in_order = true;  // sequence i is the guess's row i, for every i: what a fed guess needs
     for (uint32_t i = 0; i < S; ++i) {
       hit[i] = guess_.match(batch.seqs[i]);
+      in_order = in_order && hit[i] == static_cast<int>(i);
       if (hit[i] < 0) rest.push_back(batch.seqs[i]), rest_index.push_back(i);
     }
     const uint32_t guessed = static_cast<uint32_t>(guess_.seqs().size());
+    const int done = guess_results_at_;  // where the guess's results land
     guess_.clear();
-    // While the GPU runs the guess: lay out the next one.
-    if (hinted) prepared = guarded([&] { return prepare_guess(batch); });
-    check_cuda(cudaStreamSynchronize(stream_), "the step guessed ahead");
-    const SampleResult* res = reinterpret_cast<const SampleResult*>(h_results_.get());
+    // While the GPU runs the guess: lay out the next one, and with LMRT_TM_LOOKAHEAD=2, when every sequence took
+    // the guess in its own row, launch it behind this one, its rows fed the guess's samples on the device, so that
+    // the GPU goes on while the host waits.
+    bool fed = false;
+    if (hinted) {
+      prepared = guarded([&] { return prepare_guess(batch); });
+      if (*prepared && lookahead_.mode == 2 && in_order) fed = guarded([&] { return launch_guess(nullptr); });
+    }
+    check_cuda(cudaEventSynchronize(guess_done_[done]), "the step guessed ahead");
+    const SampleResult* res = reinterpret_cast<const SampleResult*>(h_guess_results_[done].get());
     for (uint32_t i = 0; i < S; ++i)
       if (hit[i] >= 0) copy_result(res[hit[i]], outputs[i]);
     lookahead_.guessed += guessed, lookahead_.used += S - static_cast<uint32_t>(rest.size());
+    if (fed) {
+      for (uint32_t i = 0; i < S; ++i) next_guess_[i].token = outputs[i].token;
+      guess_.start(std::move(next_guess_));
+      next_guess_.clear();
+      return;
+    }
     if (!rest.empty()) {
       std::vector<lmrt_token_logprobs> rest_out(rest.size());
       for (auto& o : rest_out) o.struct_size = sizeof o;
@@ -447,7 +468,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
   } else {
     run_step(batch, outputs);
   }
-  if (!hinted || !lookahead_.enabled) return;
+  if (!hinted || lookahead_.mode == 0) return;
   if (!prepared) prepared = guarded([&] { return prepare_guess(batch); });
   if (*prepared) guarded([&] { return launch_guess(outputs); });
 }
@@ -608,6 +629,7 @@ void GpuEngine::point_at(const char* d, const MetaLayout& m) {
   sp_.penalties = reinterpret_cast<const PenaltyEntry*>(d + m.penalties);
   sp_.banned = reinterpret_cast<const int32_t*>(d + m.banned);
   sp_.group_first = reinterpret_cast<const int32_t*>(d + m.groups);
+  sp_.fed_rows = nullptr;  // graphs only (step_with_graph)
 }
 
 void GpuEngine::fill_graph_meta(char* h, const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
@@ -649,6 +671,7 @@ void GpuEngine::fill_graph_meta(char* h, const std::vector<int32_t>& tokens, con
   }
   tab[size_t(S) * graph_table_cap_] = scratch_block_;
   base[S] = model_->shape.rope_theta;
+  *reinterpret_cast<int32_t*>(at(g.fed_rows)) = 0;  // the tokens above (launch_guess may feed them instead)
 }
 
 bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::vector<int32_t>& token_pos,
@@ -661,6 +684,7 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
   check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, g.bytes, cudaMemcpyHostToDevice, stream_), "uploading the step");
 
   point_at(d_graph_meta_.as<char>(), g);
+  sp_.fed_rows = reinterpret_cast<const int32_t*>(d_graph_meta_.as<char>() + g.fed_rows);
   const GraphAttention& ga = graph_attention(B);
   sp_.attention_work = ga.work.as<const AttentionWork>();
   sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(sp_.attention_work + ga.num_items);
@@ -774,26 +798,38 @@ bool GpuEngine::prepare_guess(const lmrt_step_batch& batch) {
   return true;
 }
 
-// Feeds the prepared guess this step's tokens and replays its graph; false when the graph went stale meanwhile.
+// Feeds the prepared guess this step's tokens and replays its graph, its results read into the other host buffer;
+// with `outputs` null, the graph's embedding takes them from the samples of the step before it on the device, and
+// the caller fills in next_guess_'s tokens and starts it once it has them. False when the graph went stale.
 bool GpuEngine::launch_guess(const lmrt_token_logprobs* outputs) {
   const uint32_t S = static_cast<uint32_t>(next_guess_.size());
   cudaGraphExec_t exec = graphs_.find(DecodeGraphs::bucket(S), buffer_epoch_);
   if (!exec) return false;  // this step reallocated a buffer the graphs point into
   const MetaLayout g = graph_meta_layout(DecodeGraphs::bucket(S), graph_table_cap_);
-  char* h = h_guess_meta_[guess_buffer_].get();
-  int32_t* tokens = reinterpret_cast<int32_t*>(h + g.tokens);
-  for (uint32_t i = 0; i < S; ++i) {
-    if (outputs[i].token < 0) return false;
-    next_guess_[i].token = tokens[i] = outputs[i].token;
+  const int b = guess_buffer_;
+  char* h = h_guess_meta_[b].get();
+  if (outputs) {
+    int32_t* tokens = reinterpret_cast<int32_t*>(h + g.tokens);
+    for (uint32_t i = 0; i < S; ++i) {
+      if (outputs[i].token < 0) return false;
+      next_guess_[i].token = tokens[i] = outputs[i].token;
+    }
+  } else {
+    *reinterpret_cast<int32_t*>(h + g.fed_rows) = static_cast<int32_t>(S);
   }
   check_cuda(cudaMemcpyAsync(d_graph_meta_.get(), h, g.bytes, cudaMemcpyHostToDevice, stream_),
              "uploading the step guessed ahead");
   check_cuda(cudaGraphLaunch(exec, stream_), "launching the step guessed ahead");
-  check_cuda(cudaMemcpyAsync(h_results_.get(), d_results_.get(), S * sizeof(SampleResult), cudaMemcpyDeviceToHost, stream_),
+  check_cuda(cudaMemcpyAsync(h_guess_results_[b].get(), d_results_.get(), S * sizeof(SampleResult),
+                             cudaMemcpyDeviceToHost, stream_),
              "reading the tokens of the step guessed ahead");
-  guess_.start(std::move(next_guess_));
-  next_guess_.clear();
+  check_cuda(cudaEventRecord(guess_done_[b], stream_), "marking the step guessed ahead");
+  guess_results_at_ = b;
   guess_buffer_ ^= 1;
+  if (outputs) {
+    guess_.start(std::move(next_guess_));
+    next_guess_.clear();
+  }
   return true;
 }
 
@@ -809,7 +845,8 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   const GemmContext gc{cublas_, stream_, gemv_enabled_ ? gemv_rows_ : 0};
   StepProfile& prof = *profile_;
 
-  launch_embedding(dt, model_->tok_embeddings, sp_.tokens, T, H, ws_.x, stream_);
+  launch_embedding(dt, model_->tok_embeddings, sp_.tokens, sp_.fed_rows, d_results_.as<const SampleResult>(), T,
+                   static_cast<int>(s.vocab_size), H, ws_.x, stream_);
   launch_rope_table(sp_.token_pos, sp_.token_seq, sp_.seq_base, T, static_cast<int>(s.head_dim), linear, ws_.rope_cos,
                     ws_.rope_sin, stream_);
   prof.mark(stream_, "embedding, rope table");

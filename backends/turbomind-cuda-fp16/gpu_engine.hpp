@@ -162,8 +162,9 @@ class GpuEngine final : public Engine {
   bool prepare_guess(const lmrt_step_batch& batch);
   bool launch_guess(const lmrt_token_logprobs* outputs);
   struct Lookahead {
-    // LMRT_TM_LOOKAHEAD=1 (off by default until measured on a GPU); never with tensor parallelism or LMRT_TM_PROFILE.
-    bool enabled = false;
+    // LMRT_TM_LOOKAHEAD: 0 off (the default until measured on a GPU), 1 guesses fed their tokens by the host, 2 also
+    // launched behind the guess in flight and fed on the device; never with tensor parallelism or LMRT_TM_PROFILE.
+    int mode = 0;
     uint64_t guessed = 0;     // sequences guessed
     uint64_t used = 0;        // of them, results a later step took
   } lookahead_;
@@ -172,10 +173,14 @@ class GpuEngine final : public Engine {
   // Guesses' graph metadata, in turn: the next is laid out while the one in flight may still be uploading from the
   // other (and the step itself lays out in h_graph_meta_).
   PinnedBuffer h_guess_meta_[2];
-  int guess_buffer_ = 0;
+  PinnedBuffer h_guess_results_[2];        // and their results, in the same turn
+  cudaEvent_t guess_done_[2] = {nullptr, nullptr};  // recorded after each one's results are copied
+  int guess_buffer_ = 0;      // the next guess's
+  int guess_results_at_ = 0;  // the guess in flight's
   // Device pointers into d_meta_ for the current step.
   struct StepPointers {
     const int32_t *tokens, *token_pos, *token_seq, *table_offset, *block_tables, *last_rows, *banned, *group_first;
+    const int32_t* fed_rows;  // decode graphs: rows whose token comes from d_results_ (LMRT_TM_LOOKAHEAD=2)
     const AttentionWork* attention_work;
     const AttentionSplit* attention_splits;
     const double* seq_base;

@@ -12,6 +12,7 @@ namespace lmrt::tm {
 
 struct MetaLayout {
   size_t tokens, pos, seq, table_offset, tables, seq_base, last_rows, rows, penalties, banned, groups, bytes;
+  size_t fed_rows;  // graphs only: how many of the rows take their token from the previous step's samples
 };
 
 // A decode graph's metadata for `bucket` sequences and the padding sequence after them (index `bucket` at most),
@@ -27,7 +28,7 @@ inline MetaLayout graph_meta_layout(uint32_t bucket, uint32_t table_cap) {
   MetaLayout g{};
   g.tokens = take(B * 4), g.pos = take(B * 4), g.seq = take(B * 4), g.table_offset = take((B + 1) * 4);
   g.seq_base = take((B + 1) * 8), g.last_rows = take(B * 4), g.rows = take(B * sizeof(SampleRow));
-  g.penalties = take(sizeof(PenaltyEntry)), g.banned = take(4), g.groups = take((B + 1) * 4);
+  g.penalties = take(sizeof(PenaltyEntry)), g.banned = take(4), g.groups = take((B + 1) * 4), g.fed_rows = take(4);
   g.tables = take((B + 1) * table_cap * 4), g.bytes = off;
   return g;
 }

@@ -193,7 +193,7 @@ TEST(GpuRuntime, BatchInvarianceWith64MixedRequests) {
   unsetenv("LMRT_TM_GEMV");
 }
 
-// Decode lookahead through the core (LMRT_TM_LOOKAHEAD=1 against 0, led by the core's LMRT_STEP_NEXT_IS_DECODE):
+// Decode lookahead through the core (LMRT_TM_LOOKAHEAD=1 and 2 against 0, led by the core's LMRT_STEP_NEXT_IS_DECODE):
 // lone requests, whose decode steps after the first are replayed ahead from the graph the step itself would take,
 // give the same tokens (a stop token leaves a guess unused and the next request's prompt runs after it); 64 at once
 // (joins, stops and chunked prompts beside the guesses) agree as batch invariance does. The engine's count shows
@@ -201,38 +201,41 @@ TEST(GpuRuntime, BatchInvarianceWith64MixedRequests) {
 TEST(GpuRuntime, DecodeLookaheadGivesTheSameGenerations) {
   REQUIRE_GPU();
   REQUIRE_TESTDATA();
-  std::vector<Outcome> alone[2], all[2];
-  std::string log;
+  std::vector<Outcome> alone[3], all[3];
+  std::string log[3];
   const char* given = std::getenv("LMRT_TM_LOOKAHEAD");  // a quick-check variant's, restored after
   const std::string before = given ? given : "";
-  for (int ahead = 0; ahead < 2; ++ahead) {
+  for (int mode = 0; mode < 3; ++mode) {
     const lmrt_log_level level = lmrt::log::level();
     lmrt::log::set_level(LMRT_LOG_INFO);
     std::ostringstream text;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
     spdlog::default_logger()->sinks().push_back(sink);
-    setenv("LMRT_TM_LOOKAHEAD", ahead ? "1" : "0", 1);
+    setenv("LMRT_TM_LOOKAHEAD", std::to_string(mode).c_str(), 1);
     {
       Runtime rt(deployment(kGpu, kPool));
-      alone[ahead] = run_one_by_one(rt, mixed_prompts(rt, 16, 41), greedy(24));
-      all[ahead] = run_all(rt, mixed_prompts(rt, 64, 43), greedy(24));
+      alone[mode] = run_one_by_one(rt, mixed_prompts(rt, 16, 41), greedy(24));
+      all[mode] = run_all(rt, mixed_prompts(rt, 64, 43), greedy(24));
     }
     if (given) setenv("LMRT_TM_LOOKAHEAD", before.c_str(), 1);
     else unsetenv("LMRT_TM_LOOKAHEAD");
     auto& sinks = spdlog::default_logger()->sinks();
     sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
     lmrt::log::set_level(level);
-    if (ahead) log = text.str();
-    else EXPECT_EQ(text.str().find("lookahead:"), std::string::npos) << text.str();
+    log[mode] = text.str();
   }
-  const size_t same_alone = count_equal(alone[0], alone[1]), same_all = count_equal(all[0], all[1]);
-  const size_t at = log.find("lookahead: ");
-  std::printf("[gpu-table] decode lookahead through the core: lone requests identical %zu/16, 64 at once %zu/64 (%s)\n",
-              same_alone, same_all, at == std::string::npos ? "no guess used" : log.substr(at, log.find('\n', at) - at).c_str());
-  EXPECT_EQ(same_alone, 16u);
-  EXPECT_GE(same_all, 60u);
-  ASSERT_NE(at, std::string::npos) << log;
-  EXPECT_NE(log.compare(at, 13, "lookahead: 0 "), 0) << log;  // some guess served
+  EXPECT_EQ(log[0].find("lookahead:"), std::string::npos) << log[0];
+  for (int mode = 1; mode < 3; ++mode) {
+    const size_t same_alone = count_equal(alone[0], alone[mode]), same_all = count_equal(all[0], all[mode]);
+    const size_t at = log[mode].find("lookahead: ");
+    std::printf("[gpu-table] decode lookahead %d through the core: lone requests identical %zu/16, 64 at once %zu/64 "
+                "(%s)\n", mode, same_alone, same_all,
+                at == std::string::npos ? "no guess used" : log[mode].substr(at, log[mode].find('\n', at) - at).c_str());
+    EXPECT_EQ(same_alone, 16u) << "mode " << mode;
+    EXPECT_GE(same_all, 60u) << "mode " << mode;
+    ASSERT_NE(at, std::string::npos) << log[mode];
+    EXPECT_NE(log[mode].compare(at, 13, "lookahead: 0 "), 0) << log[mode];  // some guess served
+  }
 }
 
 TEST(GpuRuntime, PrefixCachingOnAndOffGiveTheSameTokens) {

@@ -24,7 +24,7 @@ TEST(StepMetaLayout, ABucketsArraysAreAlignedApartAndFitTheLargestBucketsBuffer)
           {g.table_offset, (B + 1) * 4},                    {g.seq_base, (B + 1) * 8},
           {g.last_rows, B * 4},    {g.rows, B * sizeof(SampleRow)},
           {g.penalties, sizeof(PenaltyEntry)},              {g.banned, 4},
-          {g.groups, (B + 1) * 4}, {g.tables, size_t(B + 1) * cap * 4}};
+          {g.groups, (B + 1) * 4}, {g.fed_rows, 4},           {g.tables, size_t(B + 1) * cap * 4}};
       std::sort(arrays.begin(), arrays.end());
       for (size_t k = 0; k < arrays.size(); ++k) {
         EXPECT_EQ(arrays[k].first % 16, 0u) << "bucket " << B << " cap " << cap;

@@ -28,9 +28,12 @@ struct KvLayout {
   int num_layers, num_kv_heads, head_dim, block_seq_len;
 };
 
-// ---- embedding: out[t] = table[tokens[t]] widened to fp32 (the residual stream).
-void launch_embedding(DType dt, const void* table, const int32_t* tokens, int num_tokens, int hidden, float* out,
-                      cudaStream_t stream);
+// ---- embedding: out[t] = table[tokens[t]] widened to fp32 (the residual stream); with `fed_rows` (device memory,
+// or null), rows t < *fed_rows take fed[t].token instead: a decode step fed the previous step's samples on the
+// device (the engine's lookahead, LMRT_TM_LOOKAHEAD=2).
+struct SampleResult;
+void launch_embedding(DType dt, const void* table, const int32_t* tokens, const int32_t* fed_rows,
+                      const SampleResult* fed, int num_tokens, int vocab, int hidden, float* out, cudaStream_t stream);
 
 // ---- norm (hidden <= kMaxNormHidden): for k < rows: r = row_ids ? row_ids[k] : k; if delta: x[r] += delta[r];
 //      out[k] = x[r] / sqrt(mean(x[r]^2) + eps) * weight.
@@ -160,7 +163,6 @@ void set_programmatic_dependent_launch(bool on);
 // ---- sampling (kernels/sampling/sampling.hpp has the parameter structs).
 struct SampleRow;
 struct PenaltyEntry;
-struct SampleResult;
 struct SamplingSlice;
 // `slices`: [num_rows][kSamplingSlices]; `counters`: [num_rows], zero before the first launch (each row's last
 // block sets its counter back to zero).
