@@ -13,13 +13,10 @@
 #include <numeric>
 #include <sstream>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "gpu_test_support.hpp"
 #include "lmrt/core/error.hpp"
-#include "lmrt/core/log.hpp"
 #include "lmrt/core/tiny_model.hpp"
+#include "log_capture.hpp"
 
 namespace fs = std::filesystem;
 using namespace lmrt;
@@ -263,16 +260,9 @@ bool same_bits(const lmrt_token_logprobs& a, const lmrt_token_logprobs& b) {
 // ignored; this shows it was not.
 std::string profiled_kernels(const fs::path& dir, Env env) {
   env.push_back({"LMRT_TM_PROFILE", "2"});
-  const lmrt_log_level level = lmrt::log::level();
-  lmrt::log::set_level(LMRT_LOG_INFO);  // also creates the logger, so that the sink below joins the one in use
-  std::ostringstream text;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
-  spdlog::default_logger()->sinks().push_back(sink);
+  lmrt::testing::LogCapture log;
   run_steps(dir, {prompt_ids(30, 0)}, 8, 3, env);
-  auto& sinks = spdlog::default_logger()->sinks();
-  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
-  lmrt::log::set_level(level);
-  return text.str();
+  return log.text();
 }
 
 }  // namespace
@@ -959,11 +949,7 @@ struct ScriptRun {
 };
 
 ScriptRun run_hinted_script(const fs::path& dir, const char* lookahead) {
-  const lmrt_log_level level = lmrt::log::level();
-  lmrt::log::set_level(LMRT_LOG_INFO);
-  std::ostringstream text;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
-  spdlog::default_logger()->sinks().push_back(sink);
+  lmrt::testing::LogCapture log;
   ScriptRun run;
   {
     setenv("LMRT_TM_LOOKAHEAD", lookahead, 1);
@@ -1012,10 +998,7 @@ ScriptRun run_hinted_script(const fs::path& dir, const char* lookahead) {
       run.steps.push_back(out);
     }
   }
-  auto& sinks = spdlog::default_logger()->sinks();
-  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
-  lmrt::log::set_level(level);
-  run.log = text.str();
+  run.log = log.text();  // the engine logs its lookahead count when released, above
   return run;
 }
 

@@ -14,13 +14,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "gpu_test_support.hpp"
-#include "lmrt/core/log.hpp"
 #include "lmrt/core/runtime.hpp"
 #include "lmrt/core/tokenizer.hpp"
+#include "log_capture.hpp"
 
 namespace fs = std::filesystem;
 using namespace lmrt;
@@ -206,23 +203,16 @@ TEST(GpuRuntime, DecodeLookaheadGivesTheSameGenerations) {
   const char* given = std::getenv("LMRT_TM_LOOKAHEAD");  // a quick-check variant's, restored after
   const std::string before = given ? given : "";
   for (int mode = 0; mode < 3; ++mode) {
-    const lmrt_log_level level = lmrt::log::level();
-    lmrt::log::set_level(LMRT_LOG_INFO);
-    std::ostringstream text;
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
-    spdlog::default_logger()->sinks().push_back(sink);
+    lmrt::testing::LogCapture capture;
     setenv("LMRT_TM_LOOKAHEAD", std::to_string(mode).c_str(), 1);
     {
       Runtime rt(deployment(kGpu, kPool));
       alone[mode] = run_one_by_one(rt, mixed_prompts(rt, 16, 41), greedy(24));
       all[mode] = run_all(rt, mixed_prompts(rt, 64, 43), greedy(24));
-    }
+    }  // the engine logs its lookahead count when released
     if (given) setenv("LMRT_TM_LOOKAHEAD", before.c_str(), 1);
     else unsetenv("LMRT_TM_LOOKAHEAD");
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
-    lmrt::log::set_level(level);
-    log[mode] = text.str();
+    log[mode] = capture.text();
   }
   EXPECT_EQ(log[0].find("lookahead:"), std::string::npos) << log[0];
   for (int mode = 1; mode < 3; ++mode) {

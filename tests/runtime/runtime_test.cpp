@@ -13,13 +13,11 @@
 #include <stdexcept>
 #include <thread>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "lmrt/core/error.hpp"
 #include "lmrt/core/log.hpp"
 #include "lmrt/core/safetensors_writer.hpp"
 #include "lmrt/core/tokenizer.hpp"
+#include "log_capture.hpp"
 
 namespace fs = std::filesystem;
 using namespace lmrt;
@@ -479,11 +477,7 @@ TEST(Runtime, RejectsBadGenerationSettings) {
 // here for the fourth request), and every hinted step is followed by the promised one (ignore_eos: no stop token).
 TEST(Runtime, NextIsDecodeHintIsSetWhereTheNextStepIsKnownAndHolds) {
   REQUIRE_TESTDATA();
-  const lmrt_log_level level = lmrt::log::level();
-  lmrt::log::set_level(LMRT_LOG_INFO);
-  std::ostringstream text;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
-  spdlog::default_logger()->sinks().push_back(sink);
+  lmrt::testing::LogCapture log;
   std::vector<Outcome> outs;
   {
     const std::string yaml = "model:\n  path: " + (kTestdata / "models" / "stories260k").string() +
@@ -497,17 +491,14 @@ TEST(Runtime, NextIsDecodeHintIsSetWhereTheNextStepIsKnownAndHolds) {
     outs = run_one_by_one(rt, {prompts[0], prompts[1], prompts[2]}, g);
     g.max_new_tokens = 30;  // 50 + 30 > 64: session_len ends it after 14
     outs.push_back(run_all(rt, {prompts[3]}, g)[0]);
-  }
-  auto& sinks = spdlog::default_logger()->sinks();
-  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
-  lmrt::log::set_level(level);
+  }  // test-echo logs its hint count when released
   ASSERT_EQ(outs.size(), 4u);
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(outs[i].finish, LMRT_FINISH_LENGTH) << i << ": " << outs[i].message;
     EXPECT_EQ(outs[i].tokens.size(), i < 3 ? 10u : 14u) << i;
   }
   // Each request: one prefill step and a step per later token; all but its last hinted.
-  EXPECT_NE(text.str().find("test-echo: 44 steps, 40 hinted next-is-decode, 40 of them followed as hinted"),
+  EXPECT_NE(log.text().find("test-echo: 44 steps, 40 hinted next-is-decode, 40 of them followed as hinted"),
             std::string::npos)
-      << text.str();
+      << log.text();
 }
