@@ -181,7 +181,9 @@ GpuEngine::~GpuEngine() {
     if (e) cudaEventDestroy(e), e = nullptr;
   if (lookahead_.guessed > 0)
     host_.log(LMRT_LOG_INFO, "turbomind-cuda-fp16 lookahead: " + std::to_string(lookahead_.used) + " of " +
-                                 std::to_string(lookahead_.guessed) + " guessed sequence steps used");
+                                 std::to_string(lookahead_.guessed) + " guessed sequence steps used; " +
+                                 std::to_string(lookahead_.fed) + " of " + std::to_string(lookahead_.launches) +
+                                 " guesses fed on the device");
   if (timeline_) {
     bind_timeline(Timeline{});
     const std::string report = timeline_->report();
@@ -826,6 +828,7 @@ bool GpuEngine::launch_guess(const lmrt_token_logprobs* outputs) {
   check_cuda(cudaEventRecord(guess_done_[b], stream_), "marking the step guessed ahead");
   guess_results_at_ = b;
   guess_buffer_ ^= 1;
+  ++lookahead_.launches, lookahead_.fed += outputs == nullptr;
   if (outputs) {
     guess_.start(std::move(next_guess_));
     next_guess_.clear();

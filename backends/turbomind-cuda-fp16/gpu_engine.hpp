@@ -167,6 +167,8 @@ class GpuEngine final : public Engine {
     int mode = 0;
     uint64_t guessed = 0;     // sequences guessed
     uint64_t used = 0;        // of them, results a later step took
+    uint64_t launches = 0;    // guesses launched
+    uint64_t fed = 0;         // of them, fed their tokens on the device (mode 2)
   } lookahead_;
   DecodeGuess guess_;                  // the guess in flight
   std::vector<GuessedSeq> next_guess_;  // the next one, prepared
