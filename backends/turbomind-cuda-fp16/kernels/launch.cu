@@ -4,6 +4,7 @@
 
 #include "../kernels/kernels.hpp"
 #include "launch.cuh"
+#define LMRT_TM_TIMELINE_REGISTRY  // this unit has no marks of its own
 #include "timeline.cuh"
 
 namespace lmrt::tm {

@@ -33,7 +33,8 @@ bool bind_timeline(const Timeline& t);
 using TimelineBinder = void (*)(const Timeline&);
 void register_timeline_binder(TimelineBinder binder);
 
-#if defined(__CUDACC__)
+// Device side: for the units with kernels (launch.cu, which keeps the registry, sets LMRT_TM_TIMELINE_REGISTRY).
+#if defined(__CUDACC__) && !defined(LMRT_TM_TIMELINE_REGISTRY)
 #if defined(LMRT_TM_TIMELINE)
 namespace {
 __device__ Timeline g_timeline;  // this translation unit's
