@@ -92,6 +92,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   // Tensor parallelism: the all-reduces meet on the host between kernels (communicator.hpp), which a graph cannot
   // hold, and follow event waits that programmatic launch would not order.
   if (rank_.num_ranks > 1) graphs_enabled_ = false, pdl = false, lookahead_.mode = 0;
+  if (!graphs_enabled_) lookahead_.mode = 0;  // a guess replays a decode graph
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {

@@ -215,6 +215,8 @@ TEST(GpuRuntime, DecodeLookaheadGivesTheSameGenerations) {
     log[mode] = capture.text();
   }
   EXPECT_EQ(log[0].find("lookahead:"), std::string::npos) << log[0];
+  const char* graphs = std::getenv("LMRT_TM_CUDA_GRAPHS");  // a guess replays a decode graph: none without them
+  const bool guesses = !graphs || (std::string(graphs) != "0" && std::string(graphs) != "off" && std::string(graphs) != "false");
   for (int mode = 1; mode < 3; ++mode) {
     const size_t same_alone = count_equal(alone[0], alone[mode]), same_all = count_equal(all[0], all[mode]);
     const size_t at = log[mode].find("lookahead: ");
@@ -223,6 +225,10 @@ TEST(GpuRuntime, DecodeLookaheadGivesTheSameGenerations) {
                 at == std::string::npos ? "no guess used" : log[mode].substr(at, log[mode].find('\n', at) - at).c_str());
     EXPECT_EQ(same_alone, 16u) << "mode " << mode;
     EXPECT_GE(same_all, 60u) << "mode " << mode;
+    if (!guesses) {
+      EXPECT_EQ(at, std::string::npos) << log[mode];
+      continue;
+    }
     ASSERT_NE(at, std::string::npos) << log[mode];
     EXPECT_NE(log[mode].compare(at, 13, "lookahead: 0 "), 0) << log[mode];  // some guess served
     // Mode 2 feeds the guesses after a guessed step on the device, mode 1 none.
