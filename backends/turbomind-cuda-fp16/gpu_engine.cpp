@@ -70,6 +70,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_GEMV", gemv_enabled_);
   read_env_flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
   read_env_flag("LMRT_TM_GEMV_SILU", gemv_silu_);
+  read_env_flag("LMRT_TM_GEMV_DYNAMIC", gemv_dynamic_);
   bool pdl = true;
   read_env_flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
@@ -234,6 +235,7 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
   const size_t sc = take(tokens * s.num_kv_heads * 4);
   const size_t ss = take(rows * kSamplingSlices * sizeof(SamplingSlice));
   const size_t scnt = take(rows * 4);
+  const size_t gt = take(sizeof(unsigned));
   if (w) {
     char* b = w->buffer.as<char>();
     w->x = reinterpret_cast<float*>(b + x);
@@ -253,6 +255,7 @@ uint64_t GpuEngine::workspace_bytes(size_t tokens, size_t rows, Workspace* w) co
     w->split_counters = reinterpret_cast<unsigned*>(b + sc);
     w->sample_slices = reinterpret_cast<SamplingSlice*>(b + ss);
     w->sample_counters = reinterpret_cast<unsigned*>(b + scnt);
+    w->gemv_tiles_taken = reinterpret_cast<unsigned*>(b + gt);
   }
   return off;
 }
@@ -271,6 +274,7 @@ void GpuEngine::ensure_workspace(size_t tokens, size_t rows) {
   check_cuda(cudaMemsetAsync(ws_.split_counters, 0, tokens * model_->shape.num_kv_heads * sizeof(unsigned), stream_),
              "clearing the attention split counters");
   check_cuda(cudaMemsetAsync(ws_.sample_counters, 0, rows * sizeof(unsigned), stream_), "clearing the sampling counters");
+  check_cuda(cudaMemsetAsync(ws_.gemv_tiles_taken, 0, sizeof(unsigned), stream_), "clearing the skinny GEMM's counter");
 }
 
 void GpuEngine::capacity(const lmrt_capacity_query& q, lmrt_capacity& out) {
@@ -846,7 +850,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   const KvLayout kv{kv_.get(), static_cast<int>(s.num_layers), static_cast<int>(s.num_kv_heads),
                     static_cast<int>(s.head_dim), static_cast<int>(block_seq_len_)};
   const double linear = s.rope_scaling_type == LMRT_ROPE_SCALING_LINEAR ? s.rope_scaling_factor : 1.0;
-  const GemmContext gc{cublas_, stream_, gemv_enabled_ ? gemv_rows_ : 0};
+  const GemmContext gc{cublas_, stream_, gemv_enabled_ ? gemv_rows_ : 0, gemv_tiles_taken()};
   StepProfile& prof = *profile_;
 
   launch_embedding(dt, model_->tok_embeddings, sp_.tokens, sp_.fed_rows, d_results_.as<const SampleResult>(), T,
@@ -953,6 +957,7 @@ void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const
   GemvArgs a = rope ? *rope : GemvArgs{};
   a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
   a.layer = static_cast<int>(layer), a.timeline_kind = static_cast<uint32_t>(kind);
+  a.tiles_taken = gemv_tiles_taken();
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
   else

@@ -69,6 +69,7 @@ class GpuEngine final : public Engine {
     unsigned* split_counters = nullptr;  // tensor-core attention's split tokens [tokens][kv heads], zero between steps
     SamplingSlice* sample_slices = nullptr;  // [rows][kSamplingSlices]
     unsigned* sample_counters = nullptr;     // [rows], zero between steps
+    unsigned* gemv_tiles_taken = nullptr;    // the skinny GEMM's tile counter (GemvArgs::tiles_taken)
   };
   uint64_t workspace_bytes(size_t tokens, size_t rows, Workspace* layout) const;
   void ensure_workspace(size_t tokens, size_t rows);
@@ -78,6 +79,8 @@ class GpuEngine final : public Engine {
   };
   void run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs);  // step() without a guess
   void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
+  // The skinny GEMM's tile counter, or none (LMRT_TM_GEMV_DYNAMIC=0: a fixed schedule).
+  unsigned* gemv_tiles_taken() const { return gemv_dynamic_ ? ws_.gemv_tiles_taken : nullptr; }
   // `kind`, `layer`: which GEMM of the model it is (the timeline's, kernels/timeline.cuh). `rope`: kRopeKv's
   // arguments past the common ones (its bias, cos/sin tables and layouts), or none.
   void decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output, void* y,
@@ -115,6 +118,7 @@ class GpuEngine final : public Engine {
   int gemv_chain_rows_ = 0;  // the most tokens a step may have to take the chain (0: the model's shapes do not suit it)
   bool gemv_rope_ = true;    // the chain's QKV GEMM applies RoPE and writes the KV pool itself (LMRT_TM_GEMV_ROPE)
   bool gemv_silu_ = true;    // the chain's gate/up GEMM applies SiLU-and-multiply itself (LMRT_TM_GEMV_SILU)
+  bool gemv_dynamic_ = true;  // the skinny GEMM's blocks take row tiles from a counter (LMRT_TM_GEMV_DYNAMIC)
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
   // LMRT_TM_TIMELINE=1 (builds with the marks, kernels/timeline.cuh): the graph-replayed steps' kernels in place.

@@ -14,7 +14,7 @@ build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
 echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')" | tee "$out/summary.txt"
 grep -E '^\[  FAILED  \]' "$out/gpu_tests.log" | head
 # The runtime tests (batch invariance, prefix caching, vs the cpu engine) with each fast path off or changed.
-for variant in LMRT_TM_LOOKAHEAD=1 LMRT_TM_LOOKAHEAD=2 LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_GEMV_ROWS=8 LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV_SILU=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0; do
+for variant in LMRT_TM_GEMV_DYNAMIC=0 LMRT_TM_LOOKAHEAD=1 LMRT_TM_LOOKAHEAD=2 LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_GEMV_ROWS=8 LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV_SILU=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0; do
   env "$variant" build-gpu/bin/gpu_engine_tests --gtest_filter='GpuRuntime.*:GpuEngine.MatchesTheCpuEngineStepByStep' \
     > "$out/gpu_tests_${variant%%=*}.log" 2>&1
   echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')" | tee -a "$out/summary.txt"
@@ -24,7 +24,7 @@ dir=$(bench_model internlm2-1_8b)
 bench_gen "$dir" --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
   --hbm-gbps "${HBM_GBPS:-4246}" --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
 # A variant is NAME=VALUE[,NAME=VALUE...].
-for variant in ${VARIANTS:-LMRT_TM_LOOKAHEAD=1 LMRT_TM_LOOKAHEAD=2 LMRT_TM_GEMV_SILU=0 LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0}; do
+for variant in ${VARIANTS:-LMRT_TM_GEMV_DYNAMIC=0 LMRT_TM_LOOKAHEAD=1 LMRT_TM_LOOKAHEAD=2 LMRT_TM_GEMV_SILU=0 LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0}; do
   echo "== the same with $variant"
   bench_gen ${variant//,/ } "$dir" --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
     --hbm-gbps "${HBM_GBPS:-4246}" --log-level error --json "$out/bench-${variant//[=,]/_}.json" 2>&1 |

@@ -113,6 +113,7 @@ struct GemmContext {
   cublasHandle_t cublas;
   cudaStream_t stream;
   int gemv_rows;  // GEMMs of up to this many rows (at most kMaxGemvRows) take the skinny kernel; 0: none
+  unsigned* gemv_tiles_taken = nullptr;  // GemvArgs::tiles_taken for them
 };
 void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k,
           bool y_fp32 = false);
@@ -150,6 +151,10 @@ struct GemvArgs {
   TokenLayout tokens{};
   KvLayout kv{};
   uint32_t timeline_kind = 0;  // TimelineKind: which of a layer's GEMMs this is, for the timeline
+  // One unsigned in device memory, zero before the first launch and left zero by each: blocks take row tiles from
+  // it, which evens out the SMs' unequal bandwidth; launches that share it must run one after another (one
+  // stream). None: a fixed schedule. Either way the same arithmetic.
+  unsigned* tiles_taken = nullptr;
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
 // Loads every skinny-GEMM kernel of `dt` now and sets its shared-memory limit, so that no step pays CUDA's lazy

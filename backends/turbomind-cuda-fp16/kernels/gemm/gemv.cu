@@ -23,6 +23,8 @@ constexpr int kUnroll = 4;  // pieces per row in flight per lane
 // Blocks that fit on an SM at once: __launch_bounds__ holds the kernel to the registers for two (128 a thread),
 // and two staged inputs of up to 64 KiB fit beside them.
 constexpr int kResidentBlocksPerSm = 2;
+// A GEMM's blocks take tiles from GemvArgs::tiles_taken when they have at least this many each (launch below).
+constexpr int kMinTakenTurns = 8;
 
 // A 16-byte piece of W: read once, not worth keeping in L1.
 __device__ __forceinline__ uint4 load_stream(const void* p) {
@@ -124,13 +126,18 @@ __device__ void stage_silu_mul(const GemvArgs& a, T* stage) {
 
 // A block's warps are `splits` slices of K for each of kWarps / splits row pairs: few output rows (the
 // hidden-sized GEMMs) still make enough blocks to keep every SM streaming. Slices are summed in slice order.
-// Blocks are persistent: block b serves row tiles b, b + gridDim.x, ..., so X is staged once per block rather than
-// once per wave, and the next tile's first weights load while this tile's last round is used. Which block serves a
-// tile changes no arithmetic.
+// Blocks are persistent: block b serves row tile b, then (with a.tiles_taken) whichever tiles it takes from the
+// counter, or (without) tiles b + gridDim.x, b + 2 gridDim.x, ...; so X is staged once per block rather than
+// once per wave, and the next tile's first weights load while this tile's last round is used. Taking tiles evens
+// out the SMs' unequal shares of memory bandwidth, which left a fixed schedule's last block ending 38% of the LM
+// head's time after its first (internlm2-1_8b: 125 us, 84 us taking tiles; scripts/gpu/timeline.sh). Which block
+// serves a tile changes no arithmetic.
 template <class T, int M, GemvInput IN, GemvOutput OUT>
-__global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits) {
+__global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
+    gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits, unsigned takes) {
   extern __shared__ __align__(16) unsigned char stage_bytes[];
   __shared__ float slice_sum[kWarps][kRows][M];
+  __shared__ int taken[2];  // with a.tiles_taken: turn i's next tile, in taken[i % 2]
   TimelineMark mark;
   mark.begin();
   const int n = a.n, k = a.k, pieces = k / 8;
@@ -178,10 +185,20 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
     x = stage;
   }
 
-  for (; tile < tiles; tile += gridDim.x) {
+  // With `takes`, a block's first two tiles are b and b + gridDim.x and each later one is taken from the counter
+  // by thread 0 a turn ahead (turn i takes turn i + 2's tile and leaves it in taken[(i + 1) % 2]), so that the
+  // counter's round trip hides behind a tile's loads; the barrier at each turn's start orders each slot's write
+  // after its last read. A block of L turns takes L - 1 times, the last one past the end: `takes` = tiles - blocks
+  // in all, and atomicInc wraps the counter back to zero at the last, ready for the next launch.
+  unsigned* const counter = takes ? a.tiles_taken : nullptr;
+  int took = 0, next_tile = 0;
+  for (int turn = 0; tile < tiles; ++turn, tile = next_tile) {
+    if (counter && turn > 0) __syncthreads();
     const int n0 = first_row(tile);
     const bool active = n0 < n;
-    const int next_tile = tile + gridDim.x;
+    next_tile = counter && turn > 0 ? taken[turn & 1] : tile + static_cast<int>(gridDim.x);
+    if (counter && threadIdx.x == 0 && next_tile < tiles)
+      took = static_cast<int>(2 * gridDim.x + atomicInc(counter, takes - 1));
     const bool next_active = next_tile < tiles && first_row(next_tile) < n;
     const uint4* wr_next[kRows];
     aim(next_tile < tiles ? next_tile : tile, wr_next);
@@ -222,6 +239,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm) gemv_kernel(co
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
       wr[r] = wr_next[r];
+    if (counter && threadIdx.x == 0) taken[(turn + 1) & 1] = took;
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
 #pragma unroll
@@ -349,8 +367,12 @@ void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
   const int tiles = (a.n + rows_per_tile - 1) / rows_per_tile;
   const int per_block = (tiles + resident - 1) / resident;
   const int blocks = (tiles + per_block - 1) / per_block;
+  // Tiles are taken from the counter only by GEMMs of many tiles a block (the LM head): those of four or six (the
+  // gate/up GEMMs) lost more to the barrier a turn than they gained (internlm2-1_8b's: 18.7 us against 18.1).
+  const bool take = a.tiles_taken && per_block >= kMinTakenTurns && tiles > 2 * blocks;
+  const unsigned takes = take ? static_cast<unsigned>(tiles - blocks) : 0;
   launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(blocks), dim3(kThreads), staged_x_bytes(a), stream,
-                static_cast<const T*>(w), a, splits);
+                static_cast<const T*>(w), a, splits, takes);
 }
 
 // The pairings the engine uses; M rounds up to 1, 2, 4 or 8 (the kernel skips rows past a.m, and a row's sum does
