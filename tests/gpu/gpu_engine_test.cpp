@@ -159,22 +159,28 @@ TEST(GpuEngine, MatchesTheCpuEngineStepByStep) {
 
 namespace {
 
-// A tiny fp16 model whose head size takes the attention kernels' paths (32 lanes x 2 or x 4 dimensions; 36 is not
-// a multiple of 8).
-fs::path attention_test_model(uint32_t head_dim) {
-  const fs::path dir = fs::temp_directory_path() / ("lmrt-gpu-attention-" + std::to_string(head_dim));
+// A tiny fp16 model (hidden 256, 4 heads on 2 KV heads) written to the temp folder `name`.
+fs::path tiny_fp16_model(const std::string& name, uint32_t head_dim, uint32_t intermediate, uint32_t vocab,
+                         uint32_t seed) {
+  const fs::path dir = fs::temp_directory_path() / name;
   TinyModelSpec spec;
   spec.dtype = LMRT_DTYPE_F16;
   spec.hidden = 256;
   spec.heads = 4;
   spec.kv_heads = 2;
   spec.head_dim = head_dim;
-  spec.intermediate = 256;
-  spec.vocab = 256;
+  spec.intermediate = intermediate;
+  spec.vocab = vocab;
   spec.max_position_embeddings = 1024;
-  spec.seed = head_dim;
+  spec.seed = seed;
   write_tiny_model(dir, spec);
   return dir;
+}
+
+// A tiny fp16 model whose head size takes the attention kernels' paths (32 lanes x 2 or x 4 dimensions; 36 is not
+// a multiple of 8).
+fs::path attention_test_model(uint32_t head_dim) {
+  return tiny_fp16_model("lmrt-gpu-attention-" + std::to_string(head_dim), head_dim, 256, 256, head_dim);
 }
 
 using Env = std::vector<std::pair<const char*, const char*>>;
@@ -904,6 +910,36 @@ TEST(GpuEngine, TensorParallelBadStepIsAClearErrorAndTheEngineStaysUsable) {
   }
 }
 
+namespace {
+
+// `steps` greedy steps with switch `name` at 0 and at 1, eager and in decode graphs, one sequence (the default
+// chain) and three (LMRT_TM_GEMV_ROWS=8): how many outputs have the same bits, of how many.
+struct SameBits {
+  size_t same = 0, total = 0;
+};
+SameBits same_bits_off_and_on(const fs::path& dir, const char* name, int steps) {
+  SameBits count;
+  for (const char* graphs : {"0", "1"})
+    for (const char* rows : {"1", "8"}) {
+      const std::vector<std::vector<int32_t>> prompts =
+          rows[0] == '1' ? std::vector<std::vector<int32_t>>{prompt_ids(30, 0)}
+                         : std::vector<std::vector<int32_t>>{prompt_ids(30, 0), prompt_ids(7, 1), prompt_ids(90, 2)};
+      Env env{{"LMRT_TM_CUDA_GRAPHS", graphs}, {"LMRT_TM_GEMV_ROWS", rows}, {name, "0"}};
+      const auto off = run_steps(dir, prompts, 8, steps, env);
+      env.back().second = "1";
+      const auto on = run_steps(dir, prompts, 8, steps, env);
+      EXPECT_EQ(off.size(), prompts.size() * steps) << name << " graphs " << graphs << " rows " << rows;
+      EXPECT_EQ(on.size(), off.size()) << name << " graphs " << graphs << " rows " << rows;
+      size_t same = 0;
+      for (size_t k = 0; k < std::min(off.size(), on.size()); ++k) same += same_bits(off[k], on[k]);
+      EXPECT_EQ(same, off.size()) << name << " graphs " << graphs << " rows " << rows;
+      count.same += same, count.total += prompts.size() * steps;
+    }
+  return count;
+}
+
+}  // namespace
+
 // The chain's gate/up GEMM applying SiLU-and-multiply itself (LMRT_TM_GEMV_SILU=1, the default) rounds its outputs
 // and applies the staging's function, so the down GEMM sees the bits it staged before: the same outputs, eager and
 // in decode graphs, one sequence (the default chain) and three (LMRT_TM_GEMV_ROWS=8).
@@ -911,25 +947,10 @@ TEST(GpuEngine, SiluInTheGateUpGemmChangesNoBit) {
   REQUIRE_GPU();
   for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
     const fs::path dir = fixtures_dir() / model;
-    size_t same_all = 0, total = 0;
-    for (const char* graphs : {"0", "1"})
-      for (const char* rows : {"1", "8"}) {
-        const std::vector<std::vector<int32_t>> prompts =
-            rows[0] == '1' ? std::vector<std::vector<int32_t>>{prompt_ids(30, 0)}
-                           : std::vector<std::vector<int32_t>>{prompt_ids(30, 0), prompt_ids(7, 1), prompt_ids(90, 2)};
-        Env env{{"LMRT_TM_CUDA_GRAPHS", graphs}, {"LMRT_TM_GEMV_ROWS", rows}, {"LMRT_TM_GEMV_SILU", "0"}};
-        const auto staged = run_steps(dir, prompts, 8, 8, env);
-        env.back().second = "1";
-        const auto fused = run_steps(dir, prompts, 8, 8, env);
-        ASSERT_EQ(staged.size(), prompts.size() * 8);
-        ASSERT_EQ(fused.size(), staged.size());
-        size_t same = 0;
-        for (size_t k = 0; k < staged.size(); ++k) same += same_bits(staged[k], fused[k]);
-        EXPECT_EQ(same, staged.size()) << model << " graphs " << graphs << " rows " << rows;
-        same_all += same, total += staged.size();
-      }
+    const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_SILU", 8);
+    EXPECT_EQ(count.same, count.total) << model;
     std::printf("[gpu-table] silu in the gate/up gemm %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
-                "sequences)\n", model, same_all, total);
+                "sequences)\n", model, count.same, count.total);
     const std::string fused = profiled_kernels(dir, {{"LMRT_TM_GEMV_SILU", "1"}});
     const std::string staged = profiled_kernels(dir, {{"LMRT_TM_GEMV_SILU", "0"}});
     EXPECT_NE(fused.find("gemm w1|w3 + silu * mul"), std::string::npos) << fused;
@@ -941,40 +962,14 @@ TEST(GpuEngine, SiluInTheGateUpGemmChangesNoBit) {
 // eight or more: which block computes a tile changes no bit, and each launch leaves the counter at zero for the
 // next (a launch that found it elsewhere would skip tiles and garble the steps after it). The tiny fixtures have
 // too few tiles for that, so this model's LM head has 32768 rows (2048 tiles of 16 rows, 8 a block on 132 SMs'
-// 264 blocks); eager and in decode graphs, one sequence and three.
+// 264 blocks); 12 steps, eager and in decode graphs, one sequence and three.
 TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
   REQUIRE_GPU();
-  const fs::path dir = fs::temp_directory_path() / "lmrt-gpu-gemv-tiles";
-  TinyModelSpec spec;
-  spec.dtype = LMRT_DTYPE_F16;
-  spec.hidden = 256;
-  spec.heads = 4;
-  spec.kv_heads = 2;
-  spec.head_dim = 64;
-  spec.intermediate = 512;
-  spec.vocab = 32768;
-  spec.max_position_embeddings = 1024;
-  spec.seed = 11;
-  write_tiny_model(dir, spec);
-  size_t same_all = 0, total = 0;
-  for (const char* graphs : {"0", "1"})
-    for (const char* rows : {"1", "8"}) {
-      const std::vector<std::vector<int32_t>> prompts =
-          rows[0] == '1' ? std::vector<std::vector<int32_t>>{prompt_ids(30, 0)}
-                         : std::vector<std::vector<int32_t>>{prompt_ids(30, 0), prompt_ids(7, 1), prompt_ids(90, 2)};
-      Env env{{"LMRT_TM_CUDA_GRAPHS", graphs}, {"LMRT_TM_GEMV_ROWS", rows}, {"LMRT_TM_GEMV_DYNAMIC", "0"}};
-      const auto fixed = run_steps(dir, prompts, 8, 12, env);
-      env.back().second = "1";
-      const auto taken = run_steps(dir, prompts, 8, 12, env);
-      ASSERT_EQ(fixed.size(), prompts.size() * 12);
-      ASSERT_EQ(taken.size(), fixed.size());
-      size_t same = 0;
-      for (size_t k = 0; k < fixed.size(); ++k) same += same_bits(fixed[k], taken[k]);
-      EXPECT_EQ(same, fixed.size()) << "graphs " << graphs << " rows " << rows;
-      same_all += same, total += fixed.size();
-    }
+  const fs::path dir = tiny_fp16_model("lmrt-gpu-gemv-tiles", 64, 512, 32768, 11);
+  const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_DYNAMIC", 12);
+  EXPECT_EQ(count.same, count.total);
   std::printf("[gpu-table] gemv tiles taken from a counter: %zu/%zu outputs bit-identical to the fixed schedule "
-              "(eager, graphs; 1 and 3 sequences)\n", same_all, total);
+              "(eager, graphs; 1 and 3 sequences)\n", count.same, count.total);
 }
 
 namespace {
