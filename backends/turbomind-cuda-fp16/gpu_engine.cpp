@@ -947,7 +947,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
                       ws_.x_last, stream_);
   prof.mark(stream_, "final norm");
   gemm(gc, dt, ws_.x_last, model_->output, ws_.logits, R, static_cast<int>(s.vocab_size), H, /*y_fp32=*/true);
-  prof.mark(stream_, "LM head");
+  // The profile says which schedule the skinny GEMM's LM head took (LMRT_TM_GEMV_DYNAMIC).
+  const bool lm_head_takes = prof.enabled() && R <= gc.gemv_rows && gc.gemv_tiles_taken &&
+                             gemv_takes_tiles(static_cast<int>(s.vocab_size), H);
+  prof.mark(stream_, lm_head_takes ? "LM head (tiles taken)" : "LM head");
   check_cuda(cudaGetLastError(), "launching the LM head");
 }
 

@@ -961,15 +961,22 @@ TEST(GpuEngine, SiluInTheGateUpGemmChangesNoBit) {
 // The skinny GEMM's blocks take row tiles from a counter (LMRT_TM_GEMV_DYNAMIC=1, the default) where a block has
 // eight or more: which block computes a tile changes no bit, and each launch leaves the counter at zero for the
 // next (a launch that found it elsewhere would skip tiles and garble the steps after it). The tiny fixtures have
-// too few tiles for that, so this model's LM head has 32768 rows (2048 tiles of 16 rows, 8 a block on 132 SMs'
-// 264 blocks); 12 steps, eager and in decode graphs, one sequence and three.
+// too few tiles for that, so this model's LM head has 49152 rows (3072 tiles of 16 rows, 12 a block on 132 SMs'
+// 264 blocks; 8 or more up to 192 SMs); 12 steps, eager and in decode graphs, one sequence and three. The
+// engine's kernel profile shows that the LM head took its tiles (a bit-identity test alone would pass were they
+// never taken).
 TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
   REQUIRE_GPU();
-  const fs::path dir = tiny_fp16_model("lmrt-gpu-gemv-tiles", 64, 512, 32768, 11);
+  const fs::path dir = tiny_fp16_model("lmrt-gpu-gemv-tiles", 64, 512, 49152, 11);
   const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_DYNAMIC", 12);
   EXPECT_EQ(count.same, count.total);
   std::printf("[gpu-table] gemv tiles taken from a counter: %zu/%zu outputs bit-identical to the fixed schedule "
               "(eager, graphs; 1 and 3 sequences)\n", count.same, count.total);
+  const std::string taking = profiled_kernels(dir, {{"LMRT_TM_GEMV_DYNAMIC", "1"}});
+  const std::string fixed = profiled_kernels(dir, {{"LMRT_TM_GEMV_DYNAMIC", "0"}});
+  EXPECT_NE(taking.find("LM head (tiles taken)"), std::string::npos) << taking;
+  EXPECT_EQ(fixed.find("LM head (tiles taken)"), std::string::npos) << fixed;
+  EXPECT_NE(fixed.find("LM head"), std::string::npos) << fixed;
 }
 
 namespace {

@@ -157,6 +157,9 @@ struct GemvArgs {
   unsigned* tiles_taken = nullptr;
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
+// Whether the blocks of an N x K product launched with GemvArgs::tiles_taken take their tiles from it on this
+// device (eight or more tiles a block: the LM heads) rather than keep a fixed share.
+bool gemv_takes_tiles(int n, int k);
 // Loads every skinny-GEMM kernel of `dt` now and sets its shared-memory limit, so that no step pays CUDA's lazy
 // module loading. False if the device refused (a launch would then fail too).
 bool prepare_gemv(DType dt);

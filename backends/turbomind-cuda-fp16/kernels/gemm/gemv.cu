@@ -23,7 +23,7 @@ constexpr int kUnroll = 4;  // pieces per row in flight per lane
 // Blocks that fit on an SM at once: __launch_bounds__ holds the kernel to the registers for two (128 a thread),
 // and two staged inputs of up to 64 KiB fit beside them.
 constexpr int kResidentBlocksPerSm = 2;
-// A GEMM's blocks take tiles from GemvArgs::tiles_taken when they have at least this many each (launch below).
+// A GEMM's blocks take tiles from GemvArgs::tiles_taken when they have at least this many each (schedule below).
 constexpr int kMinTakenTurns = 8;
 
 // A 16-byte piece of W: read once, not worth keeping in L1.
@@ -358,21 +358,30 @@ bool prepare() {
   return ok;
 }
 
+// How an N x K product is laid out over the blocks: as many as stay resident, each serving the same number of
+// tiles (give or take one).
+struct Schedule {
+  int splits, tiles, blocks;
+  // Tiles are taken from a counter only by GEMMs of many tiles a block (the LM head): those of four or six (the
+  // gate/up GEMMs) lost more to the barrier a turn than they gained (internlm2-1_8b's: 18.7 us against 18.1).
+  bool takes_tiles;
+};
+Schedule schedule(int n, int k) {
+  const int resident = kResidentBlocksPerSm * sm_count();
+  const int splits = k_splits(n, k, resident), rows_per_tile = kRows * kWarps / splits;
+  const int tiles = (n + rows_per_tile - 1) / rows_per_tile;
+  const int per_block = (tiles + resident - 1) / resident;
+  const int blocks = (tiles + per_block - 1) / per_block;
+  return {splits, tiles, blocks, per_block >= kMinTakenTurns && tiles > 2 * blocks};
+}
+
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
   prepare<T, M, IN, OUT>();
-  // As many blocks as stay resident, each serving the same number of tiles (give or take one).
-  const int resident = kResidentBlocksPerSm * sm_count();
-  const int splits = k_splits(a.n, a.k, resident), rows_per_tile = kRows * kWarps / splits;
-  const int tiles = (a.n + rows_per_tile - 1) / rows_per_tile;
-  const int per_block = (tiles + resident - 1) / resident;
-  const int blocks = (tiles + per_block - 1) / per_block;
-  // Tiles are taken from the counter only by GEMMs of many tiles a block (the LM head): those of four or six (the
-  // gate/up GEMMs) lost more to the barrier a turn than they gained (internlm2-1_8b's: 18.7 us against 18.1).
-  const bool take = a.tiles_taken && per_block >= kMinTakenTurns && tiles > 2 * blocks;
-  const unsigned takes = take ? static_cast<unsigned>(tiles - blocks) : 0;
-  launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(blocks), dim3(kThreads), staged_x_bytes(a), stream,
-                static_cast<const T*>(w), a, splits, takes);
+  const Schedule s = schedule(a.n, a.k);
+  const unsigned takes = a.tiles_taken && s.takes_tiles ? static_cast<unsigned>(s.tiles - s.blocks) : 0;
+  launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(s.blocks), dim3(kThreads), staged_x_bytes(a), stream,
+                static_cast<const T*>(w), a, s.splits, takes);
 }
 
 // The pairings the engine uses; M rounds up to 1, 2, 4 or 8 (the kernel skips rows past a.m, and a row's sum does
@@ -437,6 +446,8 @@ bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream
   LMRT_DISPATCH_DTYPE(dt, T, launched = by_rows<T>(w, a, stream));
   return launched;
 }
+
+bool gemv_takes_tiles(int n, int k) { return n > 0 && k > 0 && schedule(n, k).takes_tiles; }
 
 bool prepare_gemv(DType dt) {
   bool ok = false;
