@@ -461,8 +461,7 @@ void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs)
     lookahead_.guessed += guessed, lookahead_.used += S - static_cast<uint32_t>(rest.size());
     if (fed) {
       for (uint32_t i = 0; i < S; ++i) next_guess_[i].token = outputs[i].token;
-      guess_.start(std::move(next_guess_));
-      next_guess_.clear();
+      start_guess();
       return;
     }
     if (!rest.empty()) {
@@ -834,11 +833,13 @@ bool GpuEngine::launch_guess(const lmrt_token_logprobs* outputs) {
   guess_results_at_ = b;
   guess_buffer_ ^= 1;
   ++lookahead_.launches, lookahead_.fed += outputs == nullptr;
-  if (outputs) {
-    guess_.start(std::move(next_guess_));
-    next_guess_.clear();
-  }
+  if (outputs) start_guess();
   return true;
+}
+
+void GpuEngine::start_guess() {
+  guess_.start(std::move(next_guess_));
+  next_guess_.clear();
 }
 
 void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
