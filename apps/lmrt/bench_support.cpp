@@ -51,10 +51,14 @@ DenseShape dense_shape(const std::string& dir) {
   const double H = num("hidden_size", 0), I = num("intermediate_size", 0), V = num("vocab_size", 0);
   const double L = num("num_hidden_layers", 0), NH = std::max(num("num_attention_heads", 1), 1.0);
   const double KVH = num("num_key_value_heads", NH), hd = num("head_dim", H / NH);
-  const bool tied = c.value("tie_word_embeddings", false);
+  // Tied or not, the vocabulary table a step streams whole is the LM head's (DenseShape::step_weight_bytes).
   const double per_layer = H * (NH * hd + 2 * KVH * hd) + NH * hd * H + 3 * H * I + 2 * H;
-  s.weight_bytes = 2 * (V * H * (tied ? 1 : 2) + L * per_layer + H);
+  s.hidden = H;
+  s.layer_params = L * per_layer;
+  s.lm_head_params = V * H;
+  s.step_weight_bytes = 2 * (s.layer_params + H + s.lm_head_params);
   s.kv_bytes_per_token = 2 * 2 * L * KVH * hd;
+  s.attention_width = L * NH * hd;
   return s;
 }
 

@@ -18,9 +18,26 @@ std::vector<uint32_t> parse_positive_list(const std::string& s, const char* what
 // The nearest-rank percentile p (0..100) of v; 0 for an empty v.
 double percentile(std::vector<double> v, double p);
 
-// Bytes that a step must read for a dense fp16/bf16 model, from its config.json (0 when unreadable).
+// A dense fp16/bf16 model's floors, from its config.json (all zero when unreadable): what a decode step must read
+// and what a prompt's prefill must compute.
 struct DenseShape {
-  double weight_bytes = 0, kv_bytes_per_token = 0;
+  double hidden = 0;
+  // The weights every step streams once, 2 bytes each: the layers, the final norm and the LM head. An untied
+  // embedding table is not among them: a step reads one row of it per sequence.
+  double step_weight_bytes = 0;
+  double kv_bytes_per_token = 0;
+  double layer_params = 0;     // all layers' weights: 2 FLOP per token each in a prefill
+  double lm_head_params = 0;   // run for a prompt's last token only
+  double attention_width = 0;  // layers x query heads x head_dim
+  bool known() const { return step_weight_bytes > 0; }
+  // One decode step of `batch` sequences of `context` tokens each.
+  double decode_step_bytes(double batch, double context) const {
+    return step_weight_bytes + batch * 2 * hidden + batch * context * kv_bytes_per_token;
+  }
+  // One prompt of `tokens` tokens: the GEMMs, causal attention (QK^T and PV over half the square) and the LM head.
+  double prefill_flops(double tokens) const {
+    return 2 * layer_params * tokens + 2 * attention_width * tokens * tokens + 2 * lm_head_params;
+  }
 };
 DenseShape dense_shape(const std::string& model_dir);
 

@@ -1,9 +1,10 @@
 // `lmrt bench generation MODEL --batch 1,16,64 --input 128,2048 --output 128`: static batches.
 // For each (batch, input, output) all requests (random prompt ids, fixed seed, greedy,
 // ignore_eos) are submitted at once; it reports time to first token, per-token latency
-// percentiles (the gaps between a request's successive tokens), output tokens/s, and, with
-// --hbm-gbps, the decode step against the HBM roofline: bytes that must be read per step
-// (the weights once, plus every sequence's KV) over the bandwidth. docs/benchmarks.md.
+// percentiles (the gaps between a request's successive tokens), output tokens/s; with --hbm-gbps,
+// the decode step against the HBM roofline: bytes that must be read per step (the weights once,
+// an embedding row and the KV of every sequence) over the bandwidth; with --matrix-tflops, the
+// prefill against the matrix rate. docs/benchmarks.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -43,7 +44,7 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
   auto flags = std::make_shared<DeploymentFlags>(cmd, std::vector<std::string>{"model.", "engine."}, true);
   struct Opts {
     std::string batch = "1,16,64", input = "128,2048", output = "128", json_out;
-    double hbm_gbps = 0;
+    double hbm_gbps = 0, matrix_tflops = 0;
     uint32_t warmup = 1;
   };
   auto o = std::make_shared<Opts>();
@@ -51,6 +52,7 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
   cmd->add_option("--input", o->input, "prompt lengths in tokens, comma-separated");
   cmd->add_option("--output", o->output, "generated tokens per request, comma-separated");
   cmd->add_option("--hbm-gbps", o->hbm_gbps, "measured device bandwidth (GB/s) for the roofline column");
+  cmd->add_option("--matrix-tflops", o->matrix_tflops, "measured dense matrix rate (TFLOP/s) for the prefill column");
   cmd->add_option("--json", o->json_out, "also write the results as JSON to this file");
   cmd->add_option("--warmup", o->warmup,
                   "warm-up runs of each configuration (its batch and prompt length, 2 new tokens) before measuring it");
@@ -117,18 +119,27 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
                             {"token_p50_ms", 1e3 * percentile(gaps, 50)}, {"token_p90_ms", 1e3 * percentile(gaps, 90)},
                             {"token_p99_ms", 1e3 * percentile(gaps, 99)}, {"peak_kv_blocks", peak_blocks},
                             {"peak_kv_bytes", peak_blocks * info["kv_block_bytes"].get<uint64_t>()}};
-        if (o->hbm_gbps > 0 && shape.weight_bytes > 0 && !gaps.empty()) {
+        if (o->hbm_gbps > 0 && shape.known() && !gaps.empty()) {
           // Decode step at the average context (input + output/2) of every sequence.
-          const double bytes = shape.weight_bytes + batch * (input + output / 2.0) * shape.kv_bytes_per_token;
+          const double bytes = shape.decode_step_bytes(batch, input + output / 2.0);
           const double floor_s = bytes / (o->hbm_gbps * 1e9);
           r["step_bytes"] = bytes;
           r["roofline_fraction"] = floor_s / percentile(gaps, 50);
         }
+        // The batch's prompts are all prefilled when its last first token arrives.
+        const double prefill_s = percentile(ttft, 100);
+        if (shape.known() && prefill_s > 0) {
+          r["prefill_tflop_s"] = batch * shape.prefill_flops(input) / prefill_s / 1e12;
+          if (o->matrix_tflops > 0) r["prefill_fraction"] = r["prefill_tflop_s"].get<double>() / o->matrix_tflops;
+        }
         return r;
       };
       nlohmann::json all = nlohmann::json::array();
-      std::printf("%-6s %-6s %-6s %10s %10s %10s %10s %10s %12s %9s\n", "batch", "input", "output", "ttft_ms", "tok_p50",
-                  "tok_p90", "tok_p99", "wall_s", "out_tok/s", "roofline");
+      auto percent = [](const nlohmann::json& r, const char* key) {
+        return r.contains(key) ? std::to_string(int(100 * r[key].get<double>())) + "%" : std::string("-");
+      };
+      std::printf("%-6s %-6s %-6s %10s %10s %10s %10s %10s %12s %9s %8s\n", "batch", "input", "output", "ttft_ms",
+                  "tok_p50", "tok_p90", "tok_p99", "wall_s", "out_tok/s", "roofline", "prefill");
       for (uint32_t in : inputs)
         for (uint32_t out : outputs)
           for (uint32_t b : batches) {
@@ -136,11 +147,11 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
             // decode graph of its batch) that a serving engine pays once; they would land in this run's TTFT.
             for (uint32_t w = 0; w < o->warmup; ++w) run(b, in, std::min<uint32_t>(out, 2));
             auto r = run(b, in, out);
-            std::printf("%-6u %-6u %-6u %10.2f %10.3f %10.3f %10.3f %10.3f %12.1f %9s\n", b, in, out,
+            std::printf("%-6u %-6u %-6u %10.2f %10.3f %10.3f %10.3f %10.3f %12.1f %9s %8s\n", b, in, out,
                         1e3 * r["ttft_mean_s"].get<double>(), r["token_p50_ms"].get<double>(),
                         r["token_p90_ms"].get<double>(), r["token_p99_ms"].get<double>(), r["wall_s"].get<double>(),
-                        r["output_tok_s"].get<double>(),
-                        r.contains("roofline_fraction") ? (std::to_string(int(100 * r["roofline_fraction"].get<double>())) + "%").c_str() : "-");
+                        r["output_tok_s"].get<double>(), percent(r, "roofline_fraction").c_str(),
+                        percent(r, "prefill_fraction").c_str());
             std::fflush(stdout);
             all.push_back(r);
           }
@@ -150,7 +161,8 @@ void add_bench_generation(CLI::App& bench, Commands& cmds) {
                   info["kv_block_bytes"].get<uint64_t>() / 1048576.0, peak_rss_bytes() / 1073741824.0);
       if (!o->json_out.empty()) {
         std::ofstream f(o->json_out);
-        f << nlohmann::json{{"info", info}, {"hbm_gbps", o->hbm_gbps}, {"weight_bytes", shape.weight_bytes},
+        f << nlohmann::json{{"info", info}, {"hbm_gbps", o->hbm_gbps}, {"matrix_tflops", o->matrix_tflops},
+                            {"step_weight_bytes", shape.step_weight_bytes},
                             {"peak_rss_bytes", peak_rss_bytes()}, {"results", all}}.dump(2) << "\n";
       }
       cmds.exit_code = 0;

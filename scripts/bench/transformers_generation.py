@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times Hugging Face transformers on a model folder, the same static batches as
 `lmrt bench generation` (random prompt ids, greedy, a fixed number of new tokens), and
-measures the device's copy bandwidth for the roofline. Prints one JSON object per line.
+measures the device's copy bandwidth and bf16 matrix rate for the floors. Prints one JSON object per line.
 
     python3 scripts/bench/transformers_generation.py MODEL --batch 1,16,64 --input 128,2048 --output 128 [--compile]
 
@@ -34,6 +34,22 @@ def hbm_gbps():
     return 2 * x.numel() / times[len(times) // 2] / 1e9  # bytes read + written
 
 
+def matrix_tflops(n=8192):
+    """The dense bf16 rate cuBLAS reaches here (an n x n x n product), the prefill's floor."""
+    a = torch.randn(n, n, dtype=torch.bfloat16, device="cuda")
+    b = torch.randn(n, n, dtype=torch.bfloat16, device="cuda")
+    for _ in range(3):
+        a @ b
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(10):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record(); a @ b; e.record(); e.synchronize()
+        times.append(s.elapsed_time(e) / 1e3)
+    times.sort()
+    return 2 * n ** 3 / times[len(times) // 2] / 1e12
+
+
 def timed_generate(model, ids, new_tokens, **kw):
     torch.cuda.synchronize()
     t = time.perf_counter()
@@ -51,9 +67,9 @@ def main():
     ap.add_argument("--output", type=int, default=128)
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--compile-batch", default="1,64")
-    ap.add_argument("--bandwidth-only", action="store_true", help="print the copy bandwidth and stop")
+    ap.add_argument("--bandwidth-only", action="store_true", help="print the copy bandwidth and matrix rate and stop")
     a = ap.parse_args()
-    print(json.dumps({"hbm_gbps": hbm_gbps()}), flush=True)
+    print(json.dumps({"hbm_gbps": hbm_gbps(), "matrix_tflops": matrix_tflops()}), flush=True)
     if a.bandwidth_only:
         return
     model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16, device_map="cuda").eval()

@@ -9,6 +9,7 @@
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 gpu_build || exit 1
+measure_rates
 if [ -n "${FILTER:-}" ]; then
   timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="$FILTER" > "$out/gpu_tests.log" 2>&1
   echo "gpu_engine_tests $FILTER: exit $?"
@@ -19,7 +20,7 @@ for shape in ${SHAPES:-internlm2-1_8b}; do
   for variant in default ${VARIANTS:-}; do
     echo "== $shape $variant"
     bench_gen $([ "$variant" = default ] || echo "${variant//,/ }") "$dir" --batch "${BATCH:-1,16}" \
-      --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --hbm-gbps "${HBM_GBPS:-4246}" --log-level error |
+      --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" --log-level error |
       grep -v '^memory'
     # THROUGHPUT="16 1": `lmrt bench throughput` at each concurrency too (PROMPTS requests, default 200).
     for c in ${THROUGHPUT:-}; do

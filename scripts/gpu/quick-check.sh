@@ -9,6 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 start=$(date +%s)
 gpu_build || exit 1
+measure_rates
 echo "build: $(( $(date +%s) - start )) s"
 build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
 echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')" | tee "$out/summary.txt"
@@ -22,12 +23,12 @@ done
 scripts/gpu/check-gold.sh build-gpu/bin/lmrt "$LMRT_TESTDATA_DIR" "$out" | sed 's/^/gold /' | tee -a "$out/summary.txt"
 dir=$(bench_model internlm2-1_8b)
 bench_gen "$dir" --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
-  --hbm-gbps "${HBM_GBPS:-4246}" --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+  --log-level error --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
 # A variant is NAME=VALUE[,NAME=VALUE...].
 for variant in ${VARIANTS:-LMRT_TM_GEMV_DYNAMIC=0 LMRT_TM_LOOKAHEAD=1 LMRT_TM_LOOKAHEAD=2 LMRT_TM_GEMV_SILU=0 LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0}; do
   echo "== the same with $variant"
   bench_gen ${variant//,/ } "$dir" --batch "${BATCH:-1,16}" --input "${INPUT:-128,2048}" --output "${OUTPUT:-64}" \
-    --hbm-gbps "${HBM_GBPS:-4246}" --log-level error --json "$out/bench-${variant//[=,]/_}.json" 2>&1 |
+    --log-level error --json "$out/bench-${variant//[=,]/_}.json" 2>&1 |
     tee "$out/bench-${variant//[=,]/_}.txt"
 done
 # Where a batch-1 step's time goes (host preparation, GPU forward, sampling; with graphs), then by kernel (without),

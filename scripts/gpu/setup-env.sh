@@ -14,6 +14,16 @@ bench_model() {
     --tokenizer "$LMRT_TESTDATA_DIR/tokenizers/$tok" > "$out/make-model-$1.log" 2>&1
   echo "$dir"
 }
+# measure_rates: the copy bandwidth (GB/s) and bf16 matrix rate (TFLOP/s) of this device, into HBM_GBPS and
+# MATRIX_TFLOPS unless set, for the benchmarks' floors.
+measure_rates() {
+  local r
+  r=$(python3 scripts/bench/transformers_generation.py --bandwidth-only - 2>/dev/null | tail -1)
+  : "${HBM_GBPS:=$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['hbm_gbps']))" "$r" 2>/dev/null || echo 4246)}"
+  : "${MATRIX_TFLOPS:=$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['matrix_tflops']))" "$r" 2>/dev/null || echo 0)}"
+  export HBM_GBPS MATRIX_TFLOPS
+  echo "measured: copy bandwidth $HBM_GBPS GB/s, bf16 matrix rate $MATRIX_TFLOPS TFLOP/s"
+}
 # bench_gen [NAME=VALUE ...] DIR ARGS...: `lmrt bench generation` of DIR on this engine with the scripts' common
 # settings (bf16, up to 64 rows, 4096-token sessions, half the free memory for KV), the variables set for it only.
 bench_gen() {
@@ -22,7 +32,8 @@ bench_gen() {
   local dir=$1
   shift
   env "${vars[@]}" build-gpu/bin/lmrt bench generation "$dir" --backend turbomind-cuda-fp16 --dtype bfloat16 \
-    --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 "$@"
+    --max-batch-size 64 --session-len 4096 --cache-max-entry-count 0.5 --hbm-gbps "${HBM_GBPS:-4246}" \
+    --matrix-tflops "${MATRIX_TFLOPS:-0}" "$@"
 }
 # gpu_build: configures build-gpu (tests on) and builds the app, both engines and the GPU tests, logs in $out;
 # prints the errors and fails when either step does.

@@ -52,8 +52,7 @@ PY
   for tp in $([ "${BENCH:-1}" = 1 ] && echo 1 2 4); do
     one=$([ "$tp" -gt "$devices" ] && echo 1 || echo 0)
     echo "== $shape bench generation --tp $tp (one device: $one)" | tee -a "$out/summary.txt"
-    bench_gen LMRT_TM_TP_ONE_DEVICE=$one "$dir" --tp "$tp" --batch 1,16 --input 128 --output 64 --log-level error \
-      --hbm-gbps "${HBM_GBPS:-4246}" 2>&1 | grep -v '^memory' | tee -a "$out/summary.txt"
+    bench_gen LMRT_TM_TP_ONE_DEVICE=$one "$dir" --tp "$tp" --batch 1,16 --input 128 --output 64 --log-level error 2>&1 | grep -v '^memory' | tee -a "$out/summary.txt"
   done
   rm -rf "$dir"  # the device's disk holds one 7B folder at a time
 done

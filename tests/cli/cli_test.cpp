@@ -316,6 +316,61 @@ TEST(Cli, BenchThroughputRunsEveryRequestToItsDrawnLength) {
   fs::remove_all(dir);
 }
 
+// The generation benchmark's floors count what a step reads and a prefill computes, taken here from the model
+// file's own tensors: every weight once at 2 bytes but the (untied) embedding table, of which a decode step reads a
+// row per sequence, plus the KV of every sequence at its average context; a prompt's prefill multiplies each layer
+// weight once per token, runs causal attention over half the square, and the LM head once.
+TEST(Cli, BenchGenerationFloorsCountWhatAStepReadsAndAPrefillComputes) {
+  REQUIRE_TESTDATA();
+  const std::string model = models("stories260k");
+  std::ifstream st(fs::path(model) / "model.safetensors", std::ios::binary);
+  uint64_t header_len = 0;
+  st.read(reinterpret_cast<char*>(&header_len), 8);
+  std::string header(header_len, '\0');
+  st.read(header.data(), static_cast<std::streamsize>(header_len));
+  double streamed = 0, layer = 0, lm_head = 0, embedding_row = 0, kv_per_token = 0, attention_width = 0;
+  const auto tensors = nlohmann::json::parse(header);
+  for (auto it = tensors.begin(); it != tensors.end(); ++it) {
+    const std::string& name = it.key();
+    const auto& t = it.value();
+    if (name == "__metadata__") continue;
+    double n = 1;
+    for (const auto& d : t["shape"]) n *= d.get<double>();
+    if (name == "model.embed_tokens.weight") {
+      embedding_row = 2.0 * t["shape"][1].get<double>();
+      continue;
+    }
+    streamed += 2 * n;
+    if (name.rfind("model.layers.", 0) == 0) layer += n;
+    if (name == "lm_head.weight") lm_head = n;
+    if (name.find("k_proj.weight") != std::string::npos) kv_per_token += 2 * 2 * t["shape"][0].get<double>();
+    if (name.find("q_proj.weight") != std::string::npos) attention_width += t["shape"][0].get<double>();
+  }
+  ASSERT_GT(embedding_row, 0);
+  ASSERT_GT(lm_head, 0);
+  fs::path dir = temp_dir("bench-generation");
+  const auto json = dir / "gen.json";
+  auto r = run_command(kLmrt + " bench generation " + quote(model) +
+                       " --backend cpu --batch 1,3 --input 8 --output 4 --hbm-gbps 100 --matrix-tflops 2"
+                       " --log-level error --json " + quote(json.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("prefill"), std::string::npos) << r.out;
+  const auto results = nlohmann::json::parse(lmrt::test::read_file(json))["results"];
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& row : results) {
+    const double batch = row["batch"].get<double>(), context = 8 + 4 / 2.0;
+    EXPECT_NEAR(row["step_bytes"].get<double>(), streamed + batch * (embedding_row + context * kv_per_token), 1e-6)
+        << row.dump();
+    const double flops = 2 * layer * 8 + 2 * attention_width * 8 * 8 + 2 * lm_head;
+    const double rate = row["prefill_tflop_s"].get<double>();
+    EXPECT_NEAR(rate * 1e12 * row["ttft_max_s"].get<double>(), batch * flops, 1e-6 * batch * flops) << row.dump();
+    EXPECT_NEAR(row["prefill_fraction"].get<double>(), rate / 2, 1e-12);
+    EXPECT_NEAR(row["roofline_fraction"].get<double>() * row["token_p50_ms"].get<double>() * 1e-3,
+                row["step_bytes"].get<double>() / 100e9, 1e-12);
+  }
+  fs::remove_all(dir);
+}
+
 TEST(Cli, DefaultModelFollowsLmrtDefaultModel) {
   REQUIRE_TESTDATA();
   Gold gold = read_gold();
