@@ -71,6 +71,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
   read_env_flag("LMRT_TM_GEMV_SILU", gemv_silu_);
   read_env_flag("LMRT_TM_GEMV_DYNAMIC", gemv_dynamic_);
+  read_env_flag("LMRT_TM_GEMV_EARLY", gemv_early_);
   bool pdl = true;
   read_env_flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
@@ -962,6 +963,7 @@ void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const
   a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
   a.layer = static_cast<int>(layer), a.timeline_kind = static_cast<uint32_t>(kind);
   a.tiles_taken = gemv_tiles_taken();
+  a.early_loads = gemv_early_;
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
   else

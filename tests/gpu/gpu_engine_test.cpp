@@ -197,7 +197,8 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
-                           "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC"})
+                           "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
+                           "LMRT_TM_GEMV_EARLY"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -977,6 +978,30 @@ TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
   EXPECT_NE(taking.find("LM head (tiles taken)"), std::string::npos) << taking;
   EXPECT_EQ(fixed.find("LM head (tiles taken)"), std::string::npos) << fixed;
   EXPECT_NE(fixed.find("LM head"), std::string::npos) << fixed;
+}
+
+// The skinny GEMM loading its stores' inputs (the residual, RoPE's bias and rotation, the KV places) as a tile
+// starts and the norm weights before its wait (LMRT_TM_GEMV_EARLY=1, the default) reads what it read after the last
+// round: the same outputs. The tiny fixtures give a block one tile; a wider qwen2 (hidden 5120, q/k/v biases, two
+// layers) gives its blocks two QKV tiles and three of the output and down GEMMs, whose later tiles load theirs
+// during the tile before.
+TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
+  REQUIRE_GPU();
+  TinyModelSpec spec;
+  spec.arch = ModelArch::qwen2;
+  spec.dtype = LMRT_DTYPE_F16;
+  spec.hidden = 5120, spec.heads = 40, spec.kv_heads = 8, spec.intermediate = 1024, spec.layers = 2;
+  spec.max_position_embeddings = 1024, spec.seed = 12;
+  const fs::path wide = fs::temp_directory_path() / "lmrt-gpu-gemv-early";
+  write_tiny_model(wide, spec);
+  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
+                              fixtures_dir() / "tiny-internlm2", wide}) {
+    const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_EARLY", 8);
+    EXPECT_EQ(count.same, count.total) << dir;
+    std::printf("[gpu-table] gemv inputs loaded early %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
+                "sequences)\n", dir.filename().c_str(), count.same, count.total);
+  }
+  fs::remove_all(wide);
 }
 
 namespace {

@@ -51,6 +51,21 @@ __device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_
 template <>
 __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
+// 16 bytes global -> shared without passing through registers; zeros when !ok (nothing is read then). A thread
+// that waits for its own copies (copy_wait) may read them without a barrier; other threads' need __syncthreads.
+__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool ok) {
+  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(ok ? 16 : 0));
+}
+__device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+// Until at most N of this thread's committed groups are still in flight (a barrier after it orders the reads).
+template <int N>
+__device__ __forceinline__ void copy_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+// Until all of this thread's copies have landed, before it reads them itself (no barrier: the clobber orders them).
+__device__ __forceinline__ void copy_wait_own() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+
 // Loads 8 consecutive elements (16 bytes, aligned) widened to fp32.
 template <class T>
 __device__ __forceinline__ void load8(const T* p, float (&out)[8]) {

@@ -155,6 +155,10 @@ struct GemvArgs {
   // it, which evens out the SMs' unequal bandwidth; launches that share it must run one after another (one
   // stream). None: a fixed schedule. Either way the same arithmetic.
   unsigned* tiles_taken = nullptr;
+  // Loads early what a tile's stores and the norm read besides the weights (the residual, RoPE's inputs, the KV
+  // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
+  // they are used, after the last round. Either way the same bits.
+  bool early_loads = true;
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
 // Whether the blocks of an N x K product launched with GemvArgs::tiles_taken take their tiles from it on this

@@ -56,10 +56,25 @@ __device__ __forceinline__ void load_round(uint4 (&wv)[kRows][kUnroll], const ui
     }
 }
 
+// Whether the norm weights have room in shared memory beside the staged X (they are then copied there before the
+// wait, and the norm's second pass does not wait on their load; GemvArgs::early_loads).
+__host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
+  return a.early_loads && a.input == GemvInput::kRmsNorm &&
+         static_cast<size_t>(a.m + 1) * a.k * 2 <= kMaxGemvStageBytes;
+}
+// The norm weights' copy into `dst` ([K]), by the threads that read each piece in stage_rms_norm.
+template <class T>
+__device__ void prestage_norm_weight(const GemvArgs& a, T* dst) {
+  const T* nw = static_cast<const T*>(a.norm_weight);
+  for (int i = threadIdx.x * 8; i < a.k; i += kThreads * 8) copy16_async(dst + i, nw + i, true);
+  copy_commit();
+}
+
 // X = residual / sqrt(mean(residual^2) + eps) * norm_weight, row by row, into `stage` ([M][K]): the same
-// expression as kernels/norm/rms_norm.cu, summed in this block's own (fixed) order.
+// expression as kernels/norm/rms_norm.cu, summed in this block's own (fixed) order. `nw`: the norm weights, in
+// global memory or where prestage_norm_weight copied them.
 template <class T, int M>
-__device__ void stage_rms_norm(const GemvArgs& a, T* stage) {
+__device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
   __shared__ float partial[M][kWarps];
   const int k = a.k, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   float ss[M];
@@ -85,7 +100,7 @@ __device__ void stage_rms_norm(const GemvArgs& a, T* stage) {
     for (int w = 1; w < kWarps; ++w) s += partial[m][w];
     inv[m] = 1.f / sqrtf(s / static_cast<float>(k) + a.eps);
   }
-  const T* nw = static_cast<const T*>(a.norm_weight);
+  if (norm_weight_staged(a)) copy_wait_own();
   for (int i = threadIdx.x * 8; i < k; i += kThreads * 8) {
     float wv[8];
     load8(nw + i, wv);
@@ -123,6 +138,57 @@ __device__ void stage_silu_mul(const GemvArgs& a, T* stage) {
       *reinterpret_cast<uint4*>(stage + static_cast<size_t>(m) * k + i) = packed;
     }
 }
+
+// What a tile's stores read besides its sums: the residual rows they add to (kAddResidual), and for kRopeKv the
+// pair's bias and rotation and where each token's K and V go. With GemvArgs::early_loads (and one row) they load
+// when the tile starts, so that their latency passes behind the weights' (the weight stream evicts them from L2 between
+// layers, and each had been a wait after the tile's last round); the KV places (step metadata) before the wait.
+template <class T, int M, GemvOutput OUT>
+struct TileStoreInputs {
+  float residual[kRows][M];
+  RopePairInputs rope[M];
+  int block[M], slot[M];
+
+  // Rows n0 and n0 + 1 of a kRopeKv GEMM are elements i and i + half of head h.
+  __device__ static void rope_pair(const GemvArgs& a, int n0, int& h, int& i) {
+    const int half = a.kv.head_dim / 2, p = n0 >> 1;
+    h = p / half, i = p - h * half;
+  }
+  // What no kernel of the step writes: may load before the wait.
+  __device__ void load_before_wait(const GemvArgs& a, int n0) {
+    if constexpr (OUT == GemvOutput::kRopeKv) {
+      int h, i;
+      rope_pair(a, n0, h, i);
+      if (h < a.num_heads) {  // q heads go back into the row
+#pragma unroll
+        for (int m = 0; m < M; ++m) block[m] = slot[m] = 0;
+        return;
+      }
+#pragma unroll
+      for (int m = 0; m < M; ++m)
+        if (m < a.m) kv_place(a.tokens, a.kv, m, block[m], slot[m]);
+    }
+  }
+  // What an earlier kernel of the step wrote (the residual, the RoPE table).
+  __device__ void load_after_wait(const GemvArgs& a, int n0) {
+    if constexpr (OUT == GemvOutput::kRopeKv) {
+      int h, i;
+      rope_pair(a, n0, h, i);
+      const int half = a.kv.head_dim / 2;
+#pragma unroll
+      for (int m = 0; m < M; ++m)
+        if (m < a.m)
+          rope[m] = rope_pair_inputs(static_cast<const T*>(a.bias), h, i, a.rope_cos + size_t(m) * half,
+                                     a.rope_sin + size_t(m) * half, a.num_heads, a.kv);
+    } else if constexpr (OUT == GemvOutput::kAddResidual) {
+#pragma unroll
+      for (int r = 0; r < kRows; ++r)
+#pragma unroll
+        for (int m = 0; m < M; ++m)
+          if (n0 + r < a.n && m < a.m) residual[r][m] = static_cast<const float*>(a.y)[static_cast<size_t>(m) * a.n + n0 + r];
+    }
+  }
+};
 
 // A block's warps are `splits` slices of K for each of kWarps / splits row pairs: few output rows (the
 // hidden-sized GEMMs) still make enough blocks to keep every SM streaming. Slices are summed in slice order.
@@ -171,6 +237,14 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   aim(tile, wr);
   uint4 wv[kRows][kUnroll];
   if (first_row(tile) < n) load_round(wv, wr, lane, len);
+  // Lane 0 of a tile's first slice stores its rows. Its inputs load early for one row only: held through the
+  // rounds, those of more rows spill registers.
+  const bool stores = lane == 0 && slice == 0, early = a.early_loads && M == 1;
+  TileStoreInputs<T, M, OUT> in;
+  if (early && stores && first_row(tile) < n) in.load_before_wait(a, first_row(tile));
+  T* const norm_weight = reinterpret_cast<T*>(stage_bytes) + static_cast<size_t>(a.m) * k;
+  if constexpr (IN == GemvInput::kRmsNorm)
+    if (norm_weight_staged(a)) prestage_norm_weight<T>(a, norm_weight);
 
   griddep_enter();
   mark.release();
@@ -178,7 +252,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   if constexpr (IN != GemvInput::kPlain) {
     T* stage = reinterpret_cast<T*>(stage_bytes);
     if constexpr (IN == GemvInput::kRmsNorm)
-      stage_rms_norm<T, M>(a, stage);
+      stage_rms_norm<T, M>(a, norm_weight_staged(a) ? norm_weight : static_cast<const T*>(a.norm_weight), stage);
     else
       stage_silu_mul<T, M>(a, stage);
     __syncthreads();
@@ -200,6 +274,10 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
     if (counter && threadIdx.x == 0 && next_tile < tiles)
       took = static_cast<int>(2 * gridDim.x + atomicInc(counter, takes - 1));
     const bool next_active = next_tile < tiles && first_row(next_tile) < n;
+    if (early && stores && active) {
+      if (turn > 0) in.load_before_wait(a, n0);
+      in.load_after_wait(a, n0);
+    }
     const uint4* wr_next[kRows];
     aim(next_tile < tiles ? next_tile : tile, wr_next);
     float acc[kRows][M];
@@ -261,18 +339,26 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
       }
       __syncthreads();  // slice_sum is the next tile's
     }
-    if (!active || lane != 0 || slice != 0) continue;
+    if (!active || !stores) continue;
     if constexpr (OUT == GemvOutput::kRopeKv) {
       static_assert(kRows == 2, "a warp's rows are one rotate-half pair");
-      const int half = a.kv.head_dim / 2, p = n0 >> 1, h = p / half, i = p - h * half;
+      int h, i;
+      in.rope_pair(a, n0, h, i);
+      const int half = a.kv.head_dim / 2;
 #pragma unroll
       for (int m = 0; m < M; ++m) {
         if (m >= a.m) break;
-        int block, slot;
-        kv_place(a.tokens, a.kv, m, block, slot);
+        int block = 0, slot = 0;
+        RopePairInputs ri;
+        if (early) {
+          ri = in.rope[m], block = in.block[m], slot = in.slot[m];
+        } else {
+          if (h >= a.num_heads) kv_place(a.tokens, a.kv, m, block, slot);
+          ri = rope_pair_inputs(static_cast<const T*>(a.bias), h, i, a.rope_cos + size_t(m) * half,
+                                a.rope_sin + size_t(m) * half, a.num_heads, a.kv);
+        }
         // As the RoPE kernel reads them: the GEMM's outputs rounded to DType.
-        rope_store_pair<T>(to_f(from_f<T>(acc[0][m])), to_f(from_f<T>(acc[1][m])), static_cast<const T*>(a.bias), h,
-                           i, a.rope_cos + size_t(m) * half, a.rope_sin + size_t(m) * half,
+        rope_store_pair<T>(to_f(from_f<T>(acc[0][m])), to_f(from_f<T>(acc[1][m])), ri, h, i,
                            static_cast<T*>(a.y) + size_t(m) * n, a.num_heads, a.kv, a.layer, block, slot);
       }
     } else if constexpr (OUT == GemvOutput::kSiluMulStore) {
@@ -297,8 +383,9 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
             static_cast<T*>(a.y)[at] = from_f<T>(v);
           else if constexpr (OUT == GemvOutput::kStoreF32)
             static_cast<float*>(a.y)[at] = v;
-          else
-            static_cast<float*>(a.y)[at] += to_f(from_f<T>(v));  // as the unfused path adds the stored DType output
+          else  // as the unfused path adds the stored DType output
+            static_cast<float*>(a.y)[at] =
+                (early ? in.residual[r][m] : static_cast<const float*>(a.y)[at]) + to_f(from_f<T>(v));
         }
     }
   }
@@ -339,8 +426,10 @@ int sm_count() {
   return count;
 }
 
+// X, and the norm weights when they are staged too.
 size_t staged_x_bytes(const GemvArgs& a) {
-  return a.input == GemvInput::kPlain ? 0 : static_cast<size_t>(a.m) * a.k * 2;
+  if (a.input == GemvInput::kPlain) return 0;
+  return static_cast<size_t>(a.m + (norm_weight_staged(a) ? 1 : 0)) * a.k * 2;
 }
 
 // Loads the kernel (CUDA loads modules lazily, at a kernel's first launch, which would otherwise fall in whichever

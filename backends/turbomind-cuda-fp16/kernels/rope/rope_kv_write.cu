@@ -36,8 +36,9 @@ __global__ void rope_kv_write_kernel(T* qkv, const T* bias, const float* cos_t, 
   griddep_enter();
   for (int w = blockIdx.y * blockDim.x + threadIdx.x; w < heads_total * half; w += gridDim.y * blockDim.x) {
     const int h = w / half, i = w % half;
-    rope_store_pair<T>(to_f(x[h * hd + i]), to_f(x[h * hd + i + half]), bias, h, i, cos_t + size_t(t) * half,
-                       sin_t + size_t(t) * half, x, num_heads, kv, layer, block, slot);
+    const RopePairInputs in =
+        rope_pair_inputs(bias, h, i, cos_t + size_t(t) * half, sin_t + size_t(t) * half, num_heads, kv);
+    rope_store_pair<T>(to_f(x[h * hd + i]), to_f(x[h * hd + i + half]), in, h, i, x, num_heads, kv, layer, block, slot);
   }
 }
 

@@ -9,16 +9,32 @@
 namespace lmrt::tm {
 
 // Elements i and i + head_dim / 2 of head h (q heads, then k, then v), a and b as the GEMM stored them (rounded to
-// T, widened); cos_row and sin_row are the token's table rows; `block` and `slot` are where its position lives.
+// T, widened); `in` from rope_pair_inputs with the token's table rows; `block` and `slot` are where its position
+// lives.
+// What a pair adds and rotates by, read apart from the stores, so that a caller can load it early.
+struct RopePairInputs {
+  bool has_bias = false;
+  float bias0 = 0.f, bias1 = 0.f;  // the pair's bias elements
+  float c = 1.f, s = 0.f;          // the rotation (q and k heads only)
+};
 template <class T>
-__device__ __forceinline__ void rope_store_pair(float a, float b, const T* bias, int h, int i, const float* cos_row,
-                                                const float* sin_row, T* row, int num_heads, const KvLayout& kv,
-                                                int layer, int block, int slot) {
+__device__ __forceinline__ RopePairInputs rope_pair_inputs(const T* bias, int h, int i, const float* cos_row,
+                                                           const float* sin_row, int num_heads, const KvLayout& kv) {
+  RopePairInputs in;
+  const int e0 = h * kv.head_dim + i;
+  if (bias) in.has_bias = true, in.bias0 = to_f(bias[e0]), in.bias1 = to_f(bias[e0 + kv.head_dim / 2]);
+  if (h < num_heads + kv.num_kv_heads) in.c = cos_row[i], in.s = sin_row[i];
+  return in;
+}
+
+template <class T>
+__device__ __forceinline__ void rope_store_pair(float a, float b, const RopePairInputs& in, int h, int i, T* row,
+                                                int num_heads, const KvLayout& kv, int layer, int block, int slot) {
   const int hd = kv.head_dim, half = hd / 2, kvh = kv.num_kv_heads;
   const int e0 = h * hd + i, e1 = e0 + half;
-  if (bias) a = __fadd_rn(a, to_f(bias[e0])), b = __fadd_rn(b, to_f(bias[e1]));
+  if (in.has_bias) a = __fadd_rn(a, in.bias0), b = __fadd_rn(b, in.bias1);
   if (h < num_heads + kvh) {  // q and k rotate
-    const float c = cos_row[i], s = sin_row[i];
+    const float c = in.c, s = in.s;
     const float ra = __fsub_rn(__fmul_rn(a, c), __fmul_rn(b, s)), rb = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
     a = ra, b = rb;
   }
