@@ -983,8 +983,8 @@ TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
 // The skinny GEMM loading its stores' inputs (the residual, RoPE's bias and rotation, the KV places) as a tile
 // starts and the norm weights before its wait (LMRT_TM_GEMV_EARLY=1, the default) reads what it read after the last
 // round: the same outputs. The tiny fixtures give a block one tile; a wider qwen2 (hidden 5120, q/k/v biases, two
-// layers) gives its blocks two QKV tiles and three of the output and down GEMMs, whose later tiles load theirs
-// during the tile before.
+// layers) gives its blocks, on 132 SMs, two QKV tiles and three of the output and down GEMMs, whose later tiles
+// load theirs during the tile before.
 TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
   REQUIRE_GPU();
   TinyModelSpec spec;

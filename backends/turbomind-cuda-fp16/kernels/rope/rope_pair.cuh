@@ -8,10 +8,8 @@
 
 namespace lmrt::tm {
 
-// Elements i and i + head_dim / 2 of head h (q heads, then k, then v), a and b as the GEMM stored them (rounded to
-// T, widened); `in` from rope_pair_inputs with the token's table rows; `block` and `slot` are where its position
-// lives.
-// What a pair adds and rotates by, read apart from the stores, so that a caller can load it early.
+// What pair i of head h adds and rotates by (its bias elements, the token's table rows' entries), read apart from
+// the stores so that a caller can load it early.
 struct RopePairInputs {
   bool has_bias = false;
   float bias0 = 0.f, bias1 = 0.f;  // the pair's bias elements
@@ -27,6 +25,9 @@ __device__ __forceinline__ RopePairInputs rope_pair_inputs(const T* bias, int h,
   return in;
 }
 
+// Elements i and i + head_dim / 2 of head h (q heads, then k, then v), a and b as the GEMM stored them (rounded to
+// T, widened); `in` from rope_pair_inputs with the token's table rows; `block` and `slot` are where its position
+// lives.
 template <class T>
 __device__ __forceinline__ void rope_store_pair(float a, float b, const RopePairInputs& in, int h, int i, T* row,
                                                 int num_heads, const KvLayout& kv, int layer, int block, int slot) {
