@@ -7,10 +7,10 @@
 #include <string>
 
 #include "host_memory.hpp"
+#include "lmrt/cpp/step_checks.hpp"
 #include "kernels.hpp"
 #include "rope.hpp"
 #include "sampler.hpp"
-#include "step_validation.hpp"
 
 namespace lmrt::cpu {
 namespace {
@@ -173,8 +173,9 @@ void CpuEngine::run_ranks(F&& fn) {
 void CpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
   const ModelShape& s = weights_.shape;
   KvCache* cache = ranks_[0].cache.get();
-  validate_step(&batch, outputs, StepLimits{s.vocab_size, cache ? cache->num_blocks() : 0u,
-                                            cache ? cache->block_seq_len() : 0u});
+  checks::validate_step("cpu engine", &batch, outputs,
+                        checks::StepLimits{s.vocab_size, cache ? cache->num_blocks() : 0u,
+                                           cache ? cache->block_seq_len() : 0u});
   const uint32_t num_seqs = batch.num_seqs;
   if (num_seqs == 0) return;
 

@@ -24,7 +24,7 @@
 
 namespace lmrt::cpu {
 
-// Throws lmrt::plugin::Error (INVALID_ARGUMENT) naming the sequence and field.
+// Throws lmrt::plugin::Error (INVALID_ARGUMENT) naming the sequence and field (lmrt/cpp/step_checks.hpp).
 void validate_sampling_params(const lmrt_sampling_params& params, uint32_t vocab_size, uint64_t seq_id);
 
 // Samples the token for `position` (the position the new token will occupy) and

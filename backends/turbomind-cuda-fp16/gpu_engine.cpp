@@ -7,9 +7,8 @@
 
 #include "env_knobs.hpp"
 #include "kernels/kernels.hpp"
+#include "lmrt/cpp/step_checks.hpp"
 #include "sample_row.hpp"
-#include "sampling_validation.hpp"
-#include "step_validation.hpp"
 
 namespace lmrt::tm {
 namespace {
@@ -415,7 +414,8 @@ const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
 }
 
 void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
-  validate_step(&batch, outputs, StepLimits{model_->shape.vocab_size, kv_blocks_, block_seq_len_});
+  checks::validate_step("turbomind-cuda-fp16", &batch, outputs,
+                        checks::StepLimits{model_->shape.vocab_size, kv_blocks_, block_seq_len_});
   const uint32_t S = batch.num_seqs;
   if (S == 0) return;
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
