@@ -526,6 +526,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_ROPE", "2"},
                                                        {"LMRT_TM_GEMV_SILU", "2"},
                                                        {"LMRT_TM_GEMV_DYNAMIC", "2"},
+                                                       {"LMRT_TM_GEMV_EARLY", "2"},
                                                        {"LMRT_TM_LOOKAHEAD", "ahead"},
                                                        {"LMRT_TM_TIMELINE", "on"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
