@@ -71,6 +71,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_GEMV_SILU", gemv_silu_);
   read_env_flag("LMRT_TM_GEMV_DYNAMIC", gemv_dynamic_);
   read_env_flag("LMRT_TM_GEMV_EARLY", gemv_early_);
+  read_env_flag("LMRT_TM_GEMV_HEAD_NORM", gemv_head_norm_);
   bool pdl = true;
   read_env_flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
@@ -603,7 +604,9 @@ void GpuEngine::run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outp
   // Ranks past the first stop after the layers: rank 0 holds the same hidden state and samples for all.
   const bool samples = rank_.rank == 0 && R > 0;
   profile_->before_forward(stream_);
-  forward(static_cast<int>(T), samples ? static_cast<int>(R) : 0, plan);
+  bool rows_are_tokens = R == T;
+  for (size_t i = 0; i < R && rows_are_tokens; ++i) rows_are_tokens = last_rows[i] == static_cast<int32_t>(i);
+  forward(static_cast<int>(T), samples ? static_cast<int>(R) : 0, plan, rows_are_tokens);
   profile_->after_forward(stream_);
 
   if (samples) {
@@ -709,7 +712,7 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
     check_cuda(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "beginning a decode graph capture");
     std::string failure;
     try {
-      forward(static_cast<int>(B), static_cast<int>(B), plan);
+      forward(static_cast<int>(B), static_cast<int>(B), plan, true);
       launch_sampling(ws_.logits, vocab, sp_.rows, static_cast<int>(B), sp_.penalties, sp_.banned, ws_.z, ws_.p,
                       ws_.sample_slices, ws_.sample_counters, d_results_.as<SampleResult>(), stream_);
     } catch (const std::exception& ex) {
@@ -843,7 +846,7 @@ void GpuEngine::start_guess() {
   next_guess_.clear();
 }
 
-void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
+void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_are_tokens) {
   const ModelShape& s = model_->shape;
   const DType dt = model_->dtype;
   const int H = static_cast<int>(s.hidden_size), I = static_cast<int>(s.intermediate_size);
@@ -944,14 +947,24 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention) {
   }
   check_cuda(cudaGetLastError(), "launching the layers");
   if (R == 0) return;
+  const int V = static_cast<int>(s.vocab_size);
+  // The profile says which schedule the skinny GEMM's LM head took (LMRT_TM_GEMV_DYNAMIC).
+  const bool lm_head_takes =
+      prof.enabled() && R <= gc.gemv_rows && gc.gemv_tiles_taken && gemv_takes_tiles(V, H);
+  if (chain && rows_are_tokens && gemv_head_norm_) {
+    // As the layers' GEMMs do, the chain's LM head forms the final norm of its rows itself: a kernel and its
+    // boundary fewer a step.
+    decode_gemv(model_->output, GemvInput::kRmsNorm, ws_.x, model_->norm, GemvOutput::kStoreF32, ws_.logits, R, V, H,
+                TimelineKind::kOther, 0);
+    prof.mark(stream_, lm_head_takes ? "final norm + LM head (tiles taken)" : "final norm + LM head");
+    check_cuda(cudaGetLastError(), "launching the LM head");
+    return;
+  }
   // Only the last token of each sampling sequence needs the final norm and the LM head.
   launch_add_rms_norm(dt, ws_.x, chain ? nullptr : ws_.tmp, model_->norm, sp_.last_rows, R, H, s.rms_norm_eps,
                       ws_.x_last, stream_);
   prof.mark(stream_, "final norm");
-  gemm(gc, dt, ws_.x_last, model_->output, ws_.logits, R, static_cast<int>(s.vocab_size), H, /*y_fp32=*/true);
-  // The profile says which schedule the skinny GEMM's LM head took (LMRT_TM_GEMV_DYNAMIC).
-  const bool lm_head_takes = prof.enabled() && R <= gc.gemv_rows && gc.gemv_tiles_taken &&
-                             gemv_takes_tiles(static_cast<int>(s.vocab_size), H);
+  gemm(gc, dt, ws_.x_last, model_->output, ws_.logits, R, V, H, /*y_fp32=*/true);
   prof.mark(stream_, lm_head_takes ? "LM head (tiles taken)" : "LM head");
   check_cuda(cudaGetLastError(), "launching the LM head");
 }

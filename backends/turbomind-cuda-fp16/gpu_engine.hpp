@@ -78,7 +78,8 @@ class GpuEngine final : public Engine {
     float* partials = nullptr;
   };
   void run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs);  // step() without a guess
-  void forward(int num_tokens, int num_rows, const AttentionPlan& attention);
+  // `rows_are_tokens`: the LM head's rows are the step's tokens, in order (every token samples).
+  void forward(int num_tokens, int num_rows, const AttentionPlan& attention, bool rows_are_tokens);
   // The skinny GEMM's tile counter, or none (LMRT_TM_GEMV_DYNAMIC=0: a fixed schedule).
   unsigned* gemv_tiles_taken() const { return gemv_dynamic_ ? ws_.gemv_tiles_taken : nullptr; }
   // `kind`, `layer`: which GEMM of the model it is (the timeline's, kernels/timeline.cuh). `rope`: kRopeKv's
@@ -119,6 +120,7 @@ class GpuEngine final : public Engine {
   bool gemv_rope_ = true;    // the chain's QKV GEMM applies RoPE and writes the KV pool itself (LMRT_TM_GEMV_ROPE)
   bool gemv_silu_ = true;    // the chain's gate/up GEMM applies SiLU-and-multiply itself (LMRT_TM_GEMV_SILU)
   bool gemv_early_ = true;   // the skinny GEMM loads its stores' and norm's inputs early (LMRT_TM_GEMV_EARLY)
+  bool gemv_head_norm_ = true;  // the chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM)
   bool gemv_dynamic_ = true;  // the skinny GEMM's blocks take row tiles from a counter (LMRT_TM_GEMV_DYNAMIC)
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2

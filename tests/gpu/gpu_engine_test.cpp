@@ -198,7 +198,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
-                           "LMRT_TM_GEMV_EARLY"})
+                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_HEAD_NORM"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -450,6 +450,38 @@ TEST(GpuEngine, SkinnyGemmAgreesWithCublas) {
   }
 }
 
+// The chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM, on by default) instead of a norm kernel
+// before it: the norm's sum runs in the GEMM block's order, so the logits move within rounding and the tokens stay;
+// eager and in decode graphs, three sequences on the chain. The profile shows the fused kernel in place of the two.
+TEST(GpuEngine, FinalNormInTheLmHeadAgreesWithItsKernel) {
+  REQUIRE_GPU();
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    size_t tokens_same = 0, total = 0;
+    ErrorStats err;
+    for (const char* graphs : {"0", "1"}) {
+      const auto apart = run_decode(dir, 3, graphs, {{"LMRT_TM_GEMV_ROWS", "8"}, {"LMRT_TM_GEMV_HEAD_NORM", "0"}});
+      const auto fused = run_decode(dir, 3, graphs, {{"LMRT_TM_GEMV_ROWS", "8"}, {"LMRT_TM_GEMV_HEAD_NORM", "1"}});
+      ASSERT_EQ(apart.size(), 21u);
+      ASSERT_EQ(fused.size(), apart.size());
+      for (size_t k = 0; k < apart.size(); ++k) {
+        tokens_same += apart[k].token == fused[k].token;
+        err.add(fused[k].logprob, apart[k].logprob);
+      }
+      total += apart.size();
+    }
+    std::printf("[gpu-table] final norm in the LM head %s: tokens %zu/%zu as the norm kernel's, "
+                "max_rel_logprob_err %.3g (eager, graphs)\n", model, tokens_same, total, err.max_rel);
+    EXPECT_EQ(tokens_same, total) << model;
+    EXPECT_LE(err.max_rel, kTol) << model;
+    const std::string fused = profiled_kernels(dir, {{"LMRT_TM_GEMV_HEAD_NORM", "1"}});
+    const std::string apart = profiled_kernels(dir, {{"LMRT_TM_GEMV_HEAD_NORM", "0"}});
+    EXPECT_NE(fused.find("final norm + LM head"), std::string::npos) << fused;
+    EXPECT_EQ(apart.find("final norm + LM head"), std::string::npos) << apart;
+    EXPECT_NE(apart.find("final norm"), std::string::npos) << apart;
+  }
+}
+
 // The chain's QKV GEMM applies RoPE and the KV write itself (LMRT_TM_GEMV_ROPE, on by default) with the RoPE
 // kernel's function on the values the GEMM would have stored: the same bits as the separate kernel, eager and in
 // decode graphs, with and without a q/k/v bias (tiny-qwen2 has one).
@@ -527,6 +559,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_SILU", "2"},
                                                        {"LMRT_TM_GEMV_DYNAMIC", "2"},
                                                        {"LMRT_TM_GEMV_EARLY", "2"},
+                                                       {"LMRT_TM_GEMV_HEAD_NORM", "on"},
                                                        {"LMRT_TM_LOOKAHEAD", "ahead"},
                                                        {"LMRT_TM_TIMELINE", "on"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};

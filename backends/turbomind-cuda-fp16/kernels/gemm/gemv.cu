@@ -483,6 +483,7 @@ bool by_pairing(const void* w, const GemvArgs& a, cudaStream_t stream) {
   else if (a.input == I::kPlain && a.output == O::kStoreF32) launch<T, M, I::kPlain, O::kStoreF32>(w, a, stream);
   else if (a.input == I::kPlain && a.output == O::kAddResidual) launch<T, M, I::kPlain, O::kAddResidual>(w, a, stream);
   else if (a.input == I::kRmsNorm && a.output == O::kStore) launch<T, M, I::kRmsNorm, O::kStore>(w, a, stream);
+  else if (a.input == I::kRmsNorm && a.output == O::kStoreF32) launch<T, M, I::kRmsNorm, O::kStoreF32>(w, a, stream);
   else if (a.input == I::kSiluMul && a.output == O::kAddResidual) launch<T, M, I::kSiluMul, O::kAddResidual>(w, a, stream);
   else if (a.input == I::kSiluMul && a.output == O::kStoreF32) launch<T, M, I::kSiluMul, O::kStoreF32>(w, a, stream);
   else if (a.input == I::kRmsNorm && a.output == O::kRopeKv) launch<T, M, I::kRmsNorm, O::kRopeKv>(w, a, stream);
@@ -498,6 +499,7 @@ bool prepare_pairings() {
   using O = GemvOutput;
   return prepare<T, M, I::kPlain, O::kStore>() && prepare<T, M, I::kPlain, O::kStoreF32>() &&
          prepare<T, M, I::kPlain, O::kAddResidual>() && prepare<T, M, I::kRmsNorm, O::kStore>() &&
+         prepare<T, M, I::kRmsNorm, O::kStoreF32>() &&
          prepare<T, M, I::kSiluMul, O::kAddResidual>() && prepare<T, M, I::kSiluMul, O::kStoreF32>() &&
          prepare<T, M, I::kRmsNorm, O::kRopeKv>() && prepare<T, M, I::kRmsNorm, O::kSiluMulStore>();
 }
