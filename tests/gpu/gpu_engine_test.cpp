@@ -451,7 +451,7 @@ TEST(GpuEngine, SkinnyGemmAgreesWithCublas) {
 }
 
 // The chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM, on by default) instead of a norm kernel
-// before it: the norm's sum runs in the GEMM block's order, so the logits move within rounding and the tokens stay;
+// before it: the norm's sum runs in the GEMM block's order, so the logits may move within rounding, the tokens not;
 // eager and in decode graphs, three sequences on the chain. The profile shows the fused kernel in place of the two.
 TEST(GpuEngine, FinalNormInTheLmHeadAgreesWithItsKernel) {
   REQUIRE_GPU();
