@@ -272,6 +272,17 @@ std::string profiled_kernels(const fs::path& dir, Env env) {
   return log.text();
 }
 
+// The profile's kernel names with `knob` at 1 and at 0: `on_has` with it on; with it off, not `off_lacks` (none:
+// not checked) but `off_has`.
+void expect_knob_paths(const fs::path& dir, const char* knob, const char* on_has, const char* off_lacks,
+                       const char* off_has) {
+  const std::string on = profiled_kernels(dir, {{knob, "1"}});
+  const std::string off = profiled_kernels(dir, {{knob, "0"}});
+  EXPECT_NE(on.find(on_has), std::string::npos) << knob << "=1: " << on;
+  if (off_lacks) EXPECT_EQ(off.find(off_lacks), std::string::npos) << knob << "=0: " << off;
+  EXPECT_NE(off.find(off_has), std::string::npos) << knob << "=0: " << off;
+}
+
 }  // namespace
 
 // The tokens of a sequence that share their K/V reads in one attention block (LMRT_TM_ATTENTION_GROUP, default 8)
@@ -474,11 +485,7 @@ TEST(GpuEngine, FinalNormInTheLmHeadAgreesWithItsKernel) {
                 "max_rel_logprob_err %.3g (eager, graphs)\n", model, tokens_same, total, err.max_rel);
     EXPECT_EQ(tokens_same, total) << model;
     EXPECT_LE(err.max_rel, kTol) << model;
-    const std::string fused = profiled_kernels(dir, {{"LMRT_TM_GEMV_HEAD_NORM", "1"}});
-    const std::string apart = profiled_kernels(dir, {{"LMRT_TM_GEMV_HEAD_NORM", "0"}});
-    EXPECT_NE(fused.find("final norm + LM head"), std::string::npos) << fused;
-    EXPECT_EQ(apart.find("final norm + LM head"), std::string::npos) << apart;
-    EXPECT_NE(apart.find("final norm"), std::string::npos) << apart;
+    expect_knob_paths(dir, "LMRT_TM_GEMV_HEAD_NORM", "final norm + LM head", "final norm + LM head", "final norm");
   }
 }
 
@@ -504,11 +511,7 @@ TEST(GpuEngine, RopeInTheSkinnyGemmChangesNoBit) {
     }
     std::printf("[gpu-table] rope in the skinny gemm %s: %zu/%zu outputs bit-identical to the RoPE kernel (eager, "
                 "graphs)\n", model, same_all, total);
-    const std::string fused = profiled_kernels(dir, {{"LMRT_TM_GEMV_ROPE", "1"}});
-    const std::string apart = profiled_kernels(dir, {{"LMRT_TM_GEMV_ROPE", "0"}});
-    EXPECT_NE(fused.find("gemm wqkv + rope + KV write"), std::string::npos) << fused;
-    EXPECT_EQ(apart.find("gemm wqkv + rope"), std::string::npos) << apart;
-    EXPECT_NE(apart.find("rope + KV write"), std::string::npos) << apart;
+    expect_knob_paths(dir, "LMRT_TM_GEMV_ROPE", "gemm wqkv + rope + KV write", "gemm wqkv + rope", "rope + KV write");
   }
 }
 
@@ -986,10 +989,7 @@ TEST(GpuEngine, SiluInTheGateUpGemmChangesNoBit) {
     EXPECT_EQ(count.same, count.total) << model;
     std::printf("[gpu-table] silu in the gate/up gemm %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
                 "sequences)\n", model, count.same, count.total);
-    const std::string fused = profiled_kernels(dir, {{"LMRT_TM_GEMV_SILU", "1"}});
-    const std::string staged = profiled_kernels(dir, {{"LMRT_TM_GEMV_SILU", "0"}});
-    EXPECT_NE(fused.find("gemm w1|w3 + silu * mul"), std::string::npos) << fused;
-    EXPECT_NE(staged.find("silu * mul + gemm w2"), std::string::npos) << staged;
+    expect_knob_paths(dir, "LMRT_TM_GEMV_SILU", "gemm w1|w3 + silu * mul", nullptr, "silu * mul + gemm w2");
   }
 }
 
@@ -1007,11 +1007,7 @@ TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
   EXPECT_EQ(count.same, count.total);
   std::printf("[gpu-table] gemv tiles taken from a counter: %zu/%zu outputs bit-identical to the fixed schedule "
               "(eager, graphs; 1 and 3 sequences)\n", count.same, count.total);
-  const std::string taking = profiled_kernels(dir, {{"LMRT_TM_GEMV_DYNAMIC", "1"}});
-  const std::string fixed = profiled_kernels(dir, {{"LMRT_TM_GEMV_DYNAMIC", "0"}});
-  EXPECT_NE(taking.find("LM head (tiles taken)"), std::string::npos) << taking;
-  EXPECT_EQ(fixed.find("LM head (tiles taken)"), std::string::npos) << fixed;
-  EXPECT_NE(fixed.find("LM head"), std::string::npos) << fixed;
+  expect_knob_paths(dir, "LMRT_TM_GEMV_DYNAMIC", "LM head (tiles taken)", "LM head (tiles taken)", "LM head");
 }
 
 // The skinny GEMM loading its stores' inputs (the residual, RoPE's bias and rotation, the KV places) as a tile
