@@ -53,38 +53,61 @@ __device__ __forceinline__ void write_output(const Running& r, int hd, T* o) {
 }
 
 // One head of a split token: its `chunks` partials from row `first` on ([row][num_heads][head_dim + 2]: output,
-// max, sum) combined in chunk order by a group of kGroup threads, the one at `index` holding dimensions index,
-// index + kGroup, ... (kPer of them), and written to `out` (the head's row of the attention output). Loads go to L2:
-// the partials may have been written by other blocks of the same kernel.
+// max, sum) combined in chunk order by a group of kGroup threads (whole warps), the one at `index` holding
+// dimensions index, index + kGroup, ... (kPer of them), and written to `out` (the head's row of the attention
+// output). Loads go to L2: the partials may have been written by other blocks of the same kernel.
+//
+// The operations are those of combine_factors and combine_value chunk after chunk, but only the FMAs that fold a
+// chunk into the state run one after another: each warp's lanes take 32 chunks at a time, one each, for the running
+// maxima (a prefix max over the warp; max is exact, so these are the maxima the one-at-a-time order reaches) and
+// the factors' expf calls, which had made a 32-chunk token's combine a chain of 4.5 us (docs/benchmarks.md).
 template <class T, int kGroup, int kPer>
 __device__ __forceinline__ void combine_head_partials(const float* partials, int first, int chunks, int num_heads,
                                                       int h, int hd, int index, T* out) {
-  // Sixteen chunks' loads in flight before they are combined (in chunk order, as one at a time would).
-  constexpr int kAhead = 16;
+  constexpr unsigned kAll = 0xffffffffu;
+  constexpr int kWarpChunks = 32;
+  const int lane = threadIdx.x & 31;
+  const size_t row = static_cast<size_t>(num_heads) * (hd + 2);
+  const float* head = partials + (static_cast<size_t>(first) * num_heads + h) * (hd + 2);
   float m = -INFINITY, l = 0.f, acc[kPer];
 #pragma unroll
   for (int i = 0; i < kPer; ++i) acc[i] = 0.f;
-  for (int c0 = 0; c0 < chunks; c0 += kAhead) {
-    float acc_c[kAhead][kPer], m_c[kAhead], l_c[kAhead];
+  for (int c0 = 0; c0 < chunks; c0 += kWarpChunks) {
+    const int n = min(kWarpChunks, chunks - c0);
+    // Every chunk's outputs in flight at once, beside this lane's chunk's max and sum.
+    float acc_c[kWarpChunks][kPer];
 #pragma unroll
-    for (int c = 0; c < kAhead; ++c) {
-      if (c0 + c >= chunks) break;
-      const float* part = partials + (static_cast<size_t>(first + c0 + c) * num_heads + h) * (hd + 2);
+    for (int c = 0; c < kWarpChunks; ++c) {
+      if (c >= n) break;
 #pragma unroll
       for (int i = 0; i < kPer; ++i) {
         const int d = index + kGroup * i;
-        acc_c[c][i] = d < hd ? __ldcg(part + d) : 0.f;
+        acc_c[c][i] = d < hd ? __ldcg(head + (c0 + c) * row + d) : 0.f;
       }
-      m_c[c] = __ldcg(part + hd), l_c[c] = __ldcg(part + hd + 1);
     }
-#pragma unroll
-    for (int c = 0; c < kAhead; ++c) {
-      if (c0 + c >= chunks) break;
-      const CombineFactors f = combine_factors(m, m_c[c]);
-      l = combine_value(l, l_c[c], f);
-#pragma unroll
-      for (int i = 0; i < kPer; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], f);
+    float m_c = -INFINITY, l_c = 0.f;
+    if (lane < n) m_c = __ldcg(head + (c0 + lane) * row + hd), l_c = __ldcg(head + (c0 + lane) * row + hd + 1);
+    // The running max after this lane's chunk, and before it.
+    float after = m_c;
+    for (int s = 1; s < n; s <<= 1) {
+      const float o = __shfl_up_sync(kAll, after, s);
+      if (lane >= s) after = fmaxf(after, o);
     }
+    after = fmaxf(m, after);
+    float before = __shfl_up_sync(kAll, after, 1);
+    if (lane == 0) before = m;
+    CombineFactors f{0.f, expf(__fsub_rn(m_c, after))};
+    if (before != -INFINITY) f.a = expf(__fsub_rn(before, after));
+    const float l_b = __fmul_rn(l_c, f.b);
+#pragma unroll
+    for (int c = 0; c < kWarpChunks; ++c) {
+      if (c >= n) break;
+      const float a = __shfl_sync(kAll, f.a, c), b = __shfl_sync(kAll, f.b, c);
+      l = __fmaf_rn(l, a, __shfl_sync(kAll, l_b, c));
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], CombineFactors{a, b});
+    }
+    m = __shfl_sync(kAll, after, n - 1);
   }
   const float inv = output_scale(l);
 #pragma unroll
