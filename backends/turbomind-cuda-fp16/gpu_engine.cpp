@@ -383,7 +383,7 @@ uint64_t GpuEngine::graph_partials_bytes(uint32_t max_session_len) const {
   for (uint32_t b = 1; b <= DecodeGraphs::kMaxBatch; b <<= 1)
     if (graph_slots(b, chunks) > 1) rows = std::max<uint64_t>(rows, uint64_t(b) * chunks);
   const ModelShape& s = model_->shape;
-  return rows * s.num_heads * (s.head_dim + 2) * sizeof(float);
+  return rows * s.num_heads * attention_partial_floats(static_cast<int>(s.head_dim)) * sizeof(float);
 }
 
 const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
@@ -573,7 +573,7 @@ void GpuEngine::run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outp
   }
   plan.num_items = static_cast<int>(work.size());
   plan.num_splits = static_cast<int>(splits.size());
-  const size_t need = size_t(partial_rows) * s.num_heads * (s.head_dim + 2) * sizeof(float);
+  const size_t need = size_t(partial_rows) * s.num_heads * attention_partial_floats(static_cast<int>(s.head_dim)) * sizeof(float);
   if (partials_.bytes() < need) {
     check_cuda(cudaStreamSynchronize(stream_), "synchronizing before growing the attention partials");
     partials_.allocate(std::max(need, partials_.bytes() * 2), "the attention partials");

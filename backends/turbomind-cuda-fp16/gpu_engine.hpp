@@ -143,7 +143,7 @@ class GpuEngine final : public Engine {
   };
   std::map<uint32_t, GraphAttention> graph_attention_;
   uint32_t graph_max_chunks_ = 0;  // attention chunks of the longest session
-  DeviceBuffer graph_partials_;    // the split buckets' partials: [bucket][max chunks][heads][head_dim + 2]
+  DeviceBuffer graph_partials_;    // the split buckets' partials: [bucket][max chunks][heads][attention_partial_floats(head_dim)]
   uint32_t graph_chunks(uint32_t max_session_len) const;
   int graph_slots(uint32_t bucket, uint32_t max_chunks) const;
   uint64_t graph_partials_bytes(uint32_t max_session_len) const;

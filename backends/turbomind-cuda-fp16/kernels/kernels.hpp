@@ -58,10 +58,14 @@ void launch_rope_kv_write(DType dt, void* qkv, const void* bias, const float* co
 // A token's keys are cut into chunks of `chunk` absolute positions (a multiple of 128 here, of 64 for the
 // tensor-core kernel) whose partials are combined in chunk order. A work item is a group and all its chunks
 // (chunk = -1), or some chunks of a one-token group: chunks chunk, chunk + stride, ... of its keys, each chunk c's
-// partial going to row partial + c of `partials` ([rows][num_heads][head_dim + 2] floats). Each split token then has an AttentionSplit naming its first row and
-// at most how many chunks it has (its own count of chunks is taken from its position), and a second kernel
-// combines them. How a token is split changes no bit of its result.
+// partial going to row partial + c of `partials` ([rows][num_heads][attention_partial_floats(head_dim)] floats).
+// Each split token then has an AttentionSplit naming its first row and at most how many chunks it has (its own
+// count of chunks is taken from its position), and a second kernel combines them. How a token is split changes no
+// bit of its result.
 inline constexpr int kMaxAttentionGroup = 8;
+// A partial: head_dim outputs, the max, the sum, padded to 16 bytes so that a combine copies partials whole with
+// 16-byte asynchronous copies.
+inline constexpr int attention_partial_floats(int head_dim) { return (head_dim + 2 + 3) / 4 * 4; }
 struct AttentionWork {
   int32_t group, chunk, partial, stride;
 };

@@ -52,69 +52,80 @@ __device__ __forceinline__ void write_output(const Running& r, int hd, T* o) {
   }
 }
 
-// One head of a split token: its `chunks` partials from row `first` on ([row][num_heads][head_dim + 2]: output,
-// max, sum) combined in chunk order by a group of kGroup threads (whole warps), the one at `index` holding
-// dimensions index, index + kGroup, ... (kPer of them), and written to `out` (the head's row of the attention
-// output). Loads go to L2: the partials may have been written by other blocks of the same kernel.
+// Folds the partials of n <= 32 consecutive chunks into a head's running state (max m, sum l, this thread's kPer
+// outputs: dimensions index, index + kGroup, ...), in chunk order. at(c, e) is element e of the group's chunk c
+// (e < hd: an output; hd: the max; hd + 1: the sum); whole warps call it.
 //
 // The operations are those of combine_factors and combine_value chunk after chunk, but only the FMAs that fold a
-// chunk into the state run one after another: each warp's lanes take 32 chunks at a time, one each, for the running
-// maxima (a prefix max over the warp; max is exact, so these are the maxima the one-at-a-time order reaches) and
-// the factors' expf calls, which had made a 32-chunk token's combine a chain of 4.5 us (docs/benchmarks.md).
-template <class T, int kGroup, int kPer>
-__device__ __forceinline__ void combine_head_partials(const float* partials, int first, int chunks, int num_heads,
-                                                      int h, int hd, int index, T* out) {
+// chunk into the state run one after another: the lanes of a warp take a chunk each for the running maxima (a
+// prefix max over the warp; max is exact, so these are the maxima the one-at-a-time order reaches) and the
+// factors' expf calls.
+template <int kGroup, int kPer, class At>
+__device__ __forceinline__ void fold_chunks(float& m, float& l, float (&acc)[kPer], int n, int hd, int index, At at) {
   constexpr unsigned kAll = 0xffffffffu;
-  constexpr int kWarpChunks = 32;
   const int lane = threadIdx.x & 31;
-  const size_t row = static_cast<size_t>(num_heads) * (hd + 2);
-  const float* head = partials + (static_cast<size_t>(first) * num_heads + h) * (hd + 2);
-  float m = -INFINITY, l = 0.f, acc[kPer];
+  float acc_c[32][kPer];
 #pragma unroll
-  for (int i = 0; i < kPer; ++i) acc[i] = 0.f;
-  for (int c0 = 0; c0 < chunks; c0 += kWarpChunks) {
-    const int n = min(kWarpChunks, chunks - c0);
-    // Every chunk's outputs in flight at once, beside this lane's chunk's max and sum.
-    float acc_c[kWarpChunks][kPer];
+  for (int c = 0; c < 32; ++c) {
+    if (c >= n) break;
 #pragma unroll
-    for (int c = 0; c < kWarpChunks; ++c) {
-      if (c >= n) break;
-#pragma unroll
-      for (int i = 0; i < kPer; ++i) {
-        const int d = index + kGroup * i;
-        acc_c[c][i] = d < hd ? __ldcg(head + (c0 + c) * row + d) : 0.f;
-      }
+    for (int i = 0; i < kPer; ++i) {
+      const int d = index + kGroup * i;
+      acc_c[c][i] = d < hd ? at(c, d) : 0.f;
     }
-    float m_c = -INFINITY, l_c = 0.f;
-    if (lane < n) m_c = __ldcg(head + (c0 + lane) * row + hd), l_c = __ldcg(head + (c0 + lane) * row + hd + 1);
-    // The running max after this lane's chunk, and before it.
-    float after = m_c;
-    for (int s = 1; s < n; s <<= 1) {
-      const float o = __shfl_up_sync(kAll, after, s);
-      if (lane >= s) after = fmaxf(after, o);
-    }
-    after = fmaxf(m, after);
-    float before = __shfl_up_sync(kAll, after, 1);
-    if (lane == 0) before = m;
-    CombineFactors f{0.f, expf(__fsub_rn(m_c, after))};
-    if (before != -INFINITY) f.a = expf(__fsub_rn(before, after));
-    const float l_b = __fmul_rn(l_c, f.b);
-#pragma unroll
-    for (int c = 0; c < kWarpChunks; ++c) {
-      if (c >= n) break;
-      const float a = __shfl_sync(kAll, f.a, c), b = __shfl_sync(kAll, f.b, c);
-      l = __fmaf_rn(l, a, __shfl_sync(kAll, l_b, c));
-#pragma unroll
-      for (int i = 0; i < kPer; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], CombineFactors{a, b});
-    }
-    m = __shfl_sync(kAll, after, n - 1);
   }
+  float m_c = -INFINITY, l_c = 0.f;
+  if (lane < n) m_c = at(lane, hd), l_c = at(lane, hd + 1);
+  // The running max after this lane's chunk, and before it.
+  float after = m_c;
+  for (int s = 1; s < n; s <<= 1) {
+    const float o = __shfl_up_sync(kAll, after, s);
+    if (lane >= s) after = fmaxf(after, o);
+  }
+  after = fmaxf(m, after);
+  float before = __shfl_up_sync(kAll, after, 1);
+  if (lane == 0) before = m;
+  CombineFactors f{0.f, expf(__fsub_rn(m_c, after))};
+  if (before != -INFINITY) f.a = expf(__fsub_rn(before, after));
+  const float l_b = __fmul_rn(l_c, f.b);
+#pragma unroll
+  for (int c = 0; c < 32; ++c) {
+    if (c >= n) break;
+    const CombineFactors g{__shfl_sync(kAll, f.a, c), __shfl_sync(kAll, f.b, c)};
+    l = __fmaf_rn(l, g.a, __shfl_sync(kAll, l_b, c));
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], g);
+  }
+  m = __shfl_sync(kAll, after, n - 1);
+}
+
+template <class T, int kGroup, int kPer>
+__device__ __forceinline__ void write_head(float l, const float (&acc)[kPer], int hd, int index, T* out) {
   const float inv = output_scale(l);
 #pragma unroll
   for (int i = 0; i < kPer; ++i) {
     const int d = index + kGroup * i;
     if (d < hd) out[d] = from_f<T>(__fmul_rn(acc[i], inv));
   }
+}
+
+// One head of a split token: its `chunks` partials from row `first` on ([row][num_heads][partial], partial =
+// attention_partial_floats(hd)) combined in chunk order by a group of kGroup threads (whole warps), the one at
+// `index` holding dimensions index, index + kGroup, ... (kPer of them), and written to `out` (the head's row of the
+// attention output). Loads go to L2: the partials may have been written by other blocks of the same kernel.
+template <class T, int kGroup, int kPer>
+__device__ __forceinline__ void combine_head_partials(const float* partials, int first, int chunks, int num_heads,
+                                                      int h, int hd, int index, T* out) {
+  const int P = attention_partial_floats(hd);
+  const size_t row = static_cast<size_t>(num_heads) * P;
+  const float* head = partials + (static_cast<size_t>(first) * num_heads + h) * P;
+  float m = -INFINITY, l = 0.f, acc[kPer];
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) acc[i] = 0.f;
+  for (int c0 = 0; c0 < chunks; c0 += 32)
+    fold_chunks<kGroup, kPer>(m, l, acc, min(32, chunks - c0), hd, index,
+                              [&](int c, int e) { return __ldcg(head + (c0 + c) * row + e); });
+  write_head<T, kGroup, kPer>(l, acc, hd, index, out);
 }
 
 // Head h of a split token by a block of kCombineThreads; `out` is the token's row of the attention output.
@@ -125,17 +136,44 @@ __device__ __forceinline__ void combine_token_head(const float* partials, int fi
                                                             out + size_t(h) * hd);
 }
 
-// `count` heads of a split token from h_first on, a warp per head (warp w takes heads w, w + warps, ...): the same
-// operations per element, so the same bits, with the heads' loads in flight side by side instead of one head after
-// another (a 7B decode token's four query heads per KV head were four rounds of dependent loads). D is the head
-// dimension.
+// Shared memory combine_token_heads_by_warp needs: 32 partials a warp.
+template <int D>
+constexpr size_t combine_by_warp_stage_bytes(int warps) {
+  return size_t(warps) * 32 * attention_partial_floats(D) * sizeof(float);
+}
+
+// `count` heads of a split token from h_first on, a warp per head (warp w takes heads w, w + warps, ...), with the
+// operations of combine_head_partials, so the same bits. Each warp copies 32 chunks' partials of its head at a time
+// into its part of `stage` (combine_by_warp_stage_bytes) with asynchronous copies, all in flight at once, and folds
+// them from there (loaded into registers, a 2048-token combine took 0.5 to 0.6 us longer; docs/benchmarks.md). D is
+// the head dimension.
 template <class T, int D>
 __device__ __forceinline__ void combine_token_heads_by_warp(const float* partials, int first, int chunks,
-                                                            int num_heads, int h_first, int count, T* out) {
-  const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-  for (int j = threadIdx.x >> 5; j < count; j += warps)
-    combine_head_partials<T, 32, (D + 31) / 32>(partials, first, chunks, num_heads, h_first + j, D, lane,
-                                                out + size_t(h_first + j) * D);
+                                                            int num_heads, int h_first, int count, T* out,
+                                                            float* stage) {
+  constexpr int P = attention_partial_floats(D), kPer = (D + 31) / 32;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  float* mine = stage + static_cast<size_t>(warp) * 32 * P;
+  const size_t row = static_cast<size_t>(num_heads) * P;
+  for (int j = warp; j < count; j += warps) {
+    const float* head = partials + (static_cast<size_t>(first) * num_heads + h_first + j) * P;
+    float m = -INFINITY, l = 0.f, acc[kPer];
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) acc[i] = 0.f;
+    for (int c0 = 0; c0 < chunks; c0 += 32) {
+      const int n = min(32, chunks - c0);
+      __syncwarp();  // the lanes are done with the last group's copies
+      for (int q = lane; q < n * (P / 4); q += 32) {
+        const int c = q / (P / 4), e = (q - c * (P / 4)) * 4;
+        copy16_async(mine + c * P + e, head + (c0 + c) * row + e, true);
+      }
+      copy_commit();
+      copy_wait<0>();
+      __syncwarp();
+      fold_chunks<32, kPer>(m, l, acc, n, D, lane, [&](int c, int e) { return mine[c * P + e]; });
+    }
+    write_head<T, 32, kPer>(l, acc, D, lane, out + size_t(h_first + j) * D);
+  }
 }
 
 // One block per (split token, head): its chunks' partials combined in chunk order. A token has

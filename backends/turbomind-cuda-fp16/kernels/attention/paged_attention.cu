@@ -152,7 +152,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         acc_c[i] = v;
       }
       if (item.chunk >= 0) {  // one chunk of a split token: its partial, for combine_partials_kernel
-        float* part = partials + (static_cast<size_t>(item.partial + c) * num_heads + h) * (hd + 2);
+        float* part = partials + (static_cast<size_t>(item.partial + c) * num_heads + h) * attention_partial_floats(hd);
 #pragma unroll
         for (int i = 0; i < kDimsPerThread; ++i) {
           const int d = threadIdx.x + kWarps * 32 * i;

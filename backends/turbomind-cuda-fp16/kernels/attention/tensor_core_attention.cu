@@ -87,7 +87,8 @@ __global__ void __launch_bounds__(kWarps * 32)
     tensor_core_attention_kernel(const T* qkv, int num_heads, TokenLayout tokens, const int32_t* group_first,
                                  const AttentionWork* work, KvLayout kv, int layer, float scale_log2, int chunk,
                                  T* out, float* partials, unsigned* split_counters) {
-  constexpr int S = Smem<D>::kStride;
+  constexpr int S = Smem<D>::kStride, kPartial = attention_partial_floats(D);
+  static_assert(combine_by_warp_stage_bytes<D>(kWarps) <= Smem<D>::bytes(), "the combine stages in the tiles' place");
   extern __shared__ __align__(16) unsigned char smem[];
   TimelineMark mark;
   mark.begin();
@@ -294,7 +295,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float m_nat = __fmul_rn(m[i], kLn2);
       if (split) {
         if (!has) continue;
-        float* part = partials + (static_cast<size_t>(item.partial + c) * num_heads + r_head[i]) * (D + 2);
+        float* part = partials + (static_cast<size_t>(item.partial + c) * num_heads + r_head[i]) * kPartial;
 #pragma unroll
         for (int n = 0; n < D / 8; ++n)
           *reinterpret_cast<float2*>(part + n * 8 + 2 * tq) = make_float2(o[n][2 * i], o[n][2 * i + 1]);
@@ -331,7 +332,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     __threadfence();
     combine_token_heads_by_warp<T, D>(partials, item.partial, c_end, num_heads, g * hpg, hpg,
-                                      out + static_cast<size_t>(t0) * num_heads * D);
+                                      out + static_cast<size_t>(t0) * num_heads * D, reinterpret_cast<float*>(smem));
     if (threadIdx.x == 0) *counter = 0;
     mark.record(TimelineKind::kAttention, layer);
     return;
