@@ -350,6 +350,38 @@ TEST(GpuEngine, AttentionChunksSplitWithoutChangingABit) {
   }
 }
 
+// A decode token of more than 32 chunks is combined 32 chunks at a time, the running state carried from one group to
+// the next (attention_combine.cuh, fold_chunks): split over blocks, its results are still the bits of one block's.
+// On tensor cores a 2100-token prompt gives its decode tokens 33 chunks of 64 keys; on CUDA cores (head_dim 36,
+// the separate combine kernel) 4200 tokens give 33 chunks of 128.
+TEST(GpuEngine, SplitTokensOfMoreThan32ChunksCombineWithoutChangingABit) {
+  REQUIRE_GPU();
+  for (uint32_t head_dim : {128u, 64u, 36u}) {
+    const fs::path dir = attention_test_model(head_dim);
+    const bool cuda_cores = head_dim == 36;
+    const uint32_t len = cuda_cores ? 4200 : 2100, blocks = (len + 64) / 16;
+    const char* chunk = cuda_cores ? "128" : "64";
+    const std::vector<std::vector<int32_t>> prompts{prompt_ids(len, 4)};
+    const int steps = 4;
+    const auto whole = run_steps(dir, prompts, blocks, steps,
+                                 {{"LMRT_TM_ATTENTION_CHUNK", chunk}, {"LMRT_TM_ATTENTION_SPLIT", "0"},
+                                  {"LMRT_TM_CUDA_GRAPHS", "0"}},
+                                 "dtype: float16\n", nullptr, blocks);
+    const auto split = run_steps(dir, prompts, blocks, steps,
+                                 {{"LMRT_TM_ATTENTION_CHUNK", chunk}, {"LMRT_TM_ATTENTION_SPLIT", "1"},
+                                  {"LMRT_TM_CUDA_GRAPHS", "0"}},
+                                 "dtype: float16\n", nullptr, blocks);
+    ASSERT_EQ(whole.size(), static_cast<size_t>(steps));
+    ASSERT_EQ(split.size(), whole.size());
+    size_t same = 0;
+    for (size_t k = 0; k < whole.size(); ++k) same += same_bits(whole[k], split[k]);
+    std::printf("[gpu-table] split tokens of 33 chunks, head_dim %u: %zu/%zu outputs bit-identical to one block\n",
+                head_dim, same, whole.size());
+    EXPECT_EQ(same, whole.size()) << "head_dim " << head_dim;
+    fs::remove_all(dir);
+  }
+}
+
 // Attention on tensor cores (the default where head_dim allows) and on CUDA cores, each against the cpu engine:
 // a 300-token prompt, then 16 decode steps fed the cpu engine's tokens, so that both see the same context and a
 // near tie cannot send them down different paths. Each kernel runs with KV blocks of 32 and of 64 tokens (blocks
