@@ -382,8 +382,12 @@ uint64_t GpuEngine::graph_partials_bytes(uint32_t max_session_len) const {
   uint64_t rows = 0;
   for (uint32_t b = 1; b <= DecodeGraphs::kMaxBatch; b <<= 1)
     if (graph_slots(b, chunks) > 1) rows = std::max<uint64_t>(rows, uint64_t(b) * chunks);
+  return rows * partial_row_bytes();
+}
+
+size_t GpuEngine::partial_row_bytes() const {
   const ModelShape& s = model_->shape;
-  return rows * s.num_heads * attention_partial_floats(static_cast<int>(s.head_dim)) * sizeof(float);
+  return size_t(s.num_heads) * attention_partial_floats(static_cast<int>(s.head_dim)) * sizeof(float);
 }
 
 const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
@@ -573,7 +577,7 @@ void GpuEngine::run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outp
   }
   plan.num_items = static_cast<int>(work.size());
   plan.num_splits = static_cast<int>(splits.size());
-  const size_t need = size_t(partial_rows) * s.num_heads * attention_partial_floats(static_cast<int>(s.head_dim)) * sizeof(float);
+  const size_t need = size_t(partial_rows) * partial_row_bytes();
   if (partials_.bytes() < need) {
     check_cuda(cudaStreamSynchronize(stream_), "synchronizing before growing the attention partials");
     partials_.allocate(std::max(need, partials_.bytes() * 2), "the attention partials");

@@ -143,10 +143,11 @@ class GpuEngine final : public Engine {
   };
   std::map<uint32_t, GraphAttention> graph_attention_;
   uint32_t graph_max_chunks_ = 0;  // attention chunks of the longest session
-  DeviceBuffer graph_partials_;    // the split buckets' partials: [bucket][max chunks][heads][attention_partial_floats(head_dim)]
+  DeviceBuffer graph_partials_;    // the split buckets' partials: [bucket][max chunks] partial rows
   uint32_t graph_chunks(uint32_t max_session_len) const;
   int graph_slots(uint32_t bucket, uint32_t max_chunks) const;
   uint64_t graph_partials_bytes(uint32_t max_session_len) const;
+  size_t partial_row_bytes() const;  // one chunk's partials of every head: [heads][attention_partial_floats(head_dim)]
   const GraphAttention& graph_attention(uint32_t bucket);
   uint64_t buffer_epoch_ = 0;      // bumped when a buffer a graph points into is reallocated
   uint32_t graph_table_cap_ = 0;   // block-table entries per sequence in the graph metadata (0: no graphs)
