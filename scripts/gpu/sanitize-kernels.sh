@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compute-sanitizer over the kernel tests (a few minutes): memcheck of both attention kernels (split, in graphs,
+# compute-sanitizer over the kernel tests (a few minutes): memcheck of both attention kernels (split, of 33 chunks, in graphs,
 # KV blocks of 32 and 64 tokens) and the skinny-GEMM chain (its SiLU store, its early loads), racecheck (shared
 # memory) of the tensor-core attention and the chain's staged norm. MEMCHECK / RACECHECK: other gtest filters;
 # LIMIT: seconds each (default 240). Needs a build-gpu tree with gpu_engine_tests (scripts/gpu/quick-check.sh
@@ -18,5 +18,5 @@ run() {  # NAME TOOL FILTER
   fi
   echo "compute-sanitizer $2 ($3): $verdict"
 }
-run memcheck memcheck "${MEMCHECK:-GpuEngine.AttentionChunksSplitWithoutChangingABit:GpuEngine.BothAttentionKernelsMatchTheCpuEngine:GpuEngine.SkinnyGemmAgreesWithCublas:GpuEngine.SiluInTheGateUpGemmChangesNoBit:GpuEngine.EarlyGemvLoadsChangeNoBit}"
+run memcheck memcheck "${MEMCHECK:-GpuEngine.AttentionChunksSplitWithoutChangingABit:GpuEngine.SplitTokensOfMoreThan32ChunksCombineWithoutChangingABit:GpuEngine.BothAttentionKernelsMatchTheCpuEngine:GpuEngine.SkinnyGemmAgreesWithCublas:GpuEngine.SiluInTheGateUpGemmChangesNoBit:GpuEngine.EarlyGemvLoadsChangeNoBit}"
 run racecheck racecheck "${RACECHECK:-GpuEngine.BothAttentionKernelsMatchTheCpuEngine:GpuEngine.SiluInTheGateUpGemmChangesNoBit}"
