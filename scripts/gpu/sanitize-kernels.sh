@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# compute-sanitizer over the kernel tests (a few minutes): memcheck of both attention kernels (split, of 33 chunks, in graphs,
-# KV blocks of 32 and 64 tokens) and the skinny-GEMM chain (its SiLU store, its early loads), racecheck (shared
-# memory) of the tensor-core attention and the chain's staged norm. MEMCHECK / RACECHECK: other gtest filters;
-# LIMIT: seconds each (default 240). Needs a build-gpu tree with gpu_engine_tests (scripts/gpu/quick-check.sh
-# builds it). Carry .deps. Logs: $out.
+# compute-sanitizer over the kernel tests (a few minutes): memcheck of both attention kernels (split, of 33
+# chunks, in graphs, KV blocks of 32 and 64 tokens) and the skinny-GEMM chain (its SiLU store, its early loads),
+# racecheck (shared memory) of the tensor-core attention and the chain's staged norm. MEMCHECK / RACECHECK: other
+# gtest filters; LIMIT: seconds each (default 240). Needs a build-gpu tree with gpu_engine_tests
+# (scripts/gpu/quick-check.sh builds it). Carry .deps. Logs: $out.
 set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 run() {  # NAME TOOL FILTER
