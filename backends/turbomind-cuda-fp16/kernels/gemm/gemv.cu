@@ -352,7 +352,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
         RopePairInputs ri;
         if (early) {
           ri = in.rope[m], block = in.block[m], slot = in.slot[m];
-        } else {
+        } else {  // read here rather than through `in`, whose arrays, live through the rounds, spill registers
           if (h >= a.num_heads) kv_place(a.tokens, a.kv, m, block, slot);
           ri = rope_pair_inputs(static_cast<const T*>(a.bias), h, i, a.rope_cos + size_t(m) * half,
                                 a.rope_sin + size_t(m) * half, a.num_heads, a.kv);
