@@ -42,14 +42,20 @@ __device__ __forceinline__ void combine_partial(Running& r, float m_c, float l_c
 
 __device__ __forceinline__ float output_scale(float l) { return __fdiv_rn(1.f, l); }
 
+// A head's output: this thread's dimensions index, index + kGroup, ... of acc over the sum l.
+template <class T, int kGroup, int kPer>
+__device__ __forceinline__ void write_head(float l, const float (&acc)[kPer], int hd, int index, T* out) {
+  const float inv = output_scale(l);
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int d = index + kGroup * i;
+    if (d < hd) out[d] = from_f<T>(__fmul_rn(acc[i], inv));
+  }
+}
+
 template <class T>
 __device__ __forceinline__ void write_output(const Running& r, int hd, T* o) {
-  const float inv = output_scale(r.l);
-#pragma unroll
-  for (int i = 0; i < kDimsPerThread; ++i) {
-    const int d = threadIdx.x + kCombineThreads * i;
-    if (d < hd) o[d] = from_f<T>(__fmul_rn(r.acc[i], inv));
-  }
+  write_head<T, kCombineThreads, kDimsPerThread>(r.l, r.acc, hd, threadIdx.x, o);
 }
 
 // Folds the partials of n <= 32 consecutive chunks into a head's running state (max m, sum l, this thread's kPer
@@ -99,16 +105,6 @@ __device__ __forceinline__ void fold_chunks(float& m, float& l, float (&acc)[kPe
   m = __shfl_sync(kAll, after, n - 1);
 }
 
-template <class T, int kGroup, int kPer>
-__device__ __forceinline__ void write_head(float l, const float (&acc)[kPer], int hd, int index, T* out) {
-  const float inv = output_scale(l);
-#pragma unroll
-  for (int i = 0; i < kPer; ++i) {
-    const int d = index + kGroup * i;
-    if (d < hd) out[d] = from_f<T>(__fmul_rn(acc[i], inv));
-  }
-}
-
 // One head of a split token: its `chunks` partials from row `first` on ([row][num_heads][partial], partial =
 // attention_partial_floats(hd)) combined in chunk order by a group of kGroup threads (whole warps), the one at
 // `index` holding dimensions index, index + kGroup, ... (kPer of them), and written to `out` (the head's row of the
@@ -145,7 +141,7 @@ constexpr size_t combine_by_warp_stage_bytes(int warps) {
 // `count` heads of a split token from h_first on, a warp per head (warp w takes heads w, w + warps, ...), with the
 // operations of combine_head_partials, so the same bits. Each warp copies 32 chunks' partials of its head at a time
 // into its part of `stage` (combine_by_warp_stage_bytes) with asynchronous copies, all in flight at once, and folds
-// them from there (loaded into registers, a 2048-token combine took 0.5 to 0.6 us longer; docs/benchmarks.md). D is
+// them from there (loaded into registers, a 2048-token combine took 0.5 to 0.7 us longer; docs/benchmarks.md). D is
 // the head dimension.
 template <class T, int D>
 __device__ __forceinline__ void combine_token_heads_by_warp(const float* partials, int first, int chunks,
