@@ -58,33 +58,34 @@ __device__ __forceinline__ void write_output(const Running& r, int hd, T* o) {
   write_head<T, kCombineThreads, kDimsPerThread>(r.l, r.acc, hd, threadIdx.x, o);
 }
 
-// Folds the partials of n <= 32 consecutive chunks into a head's running state (max m, sum l, this thread's kPer
-// outputs: dimensions index, index + kGroup, ...), in chunk order. at(c, e) is element e of the group's chunk c
+// Folds the partials of n <= kN <= 32 consecutive chunks into a head's running state (max m, sum l, this thread's
+// kPer outputs: dimensions index, index + kGroup, ...), in chunk order. at(c, e) is element e of the group's chunk c
 // (e < hd: an output; hd: the max; hd + 1: the sum); whole warps call it.
 //
 // The operations are those of combine_factors and combine_value chunk after chunk, but only the FMAs that fold a
 // chunk into the state run one after another: the lanes of a warp take a chunk each for the running maxima (a
 // prefix max over the warp; max is exact, so these are the maxima the one-at-a-time order reaches) and the
-// factors' expf calls.
-template <int kGroup, int kPer, class At>
+// factors' expf calls. The loops run kN times, not n, so that they have no exit to wait on: a chunk past n folds
+// with factors 1 and -0, which leave every state as it was (x * 1 + -0 is x, -0 included).
+template <int kN, int kGroup, int kPer, class At>
 __device__ __forceinline__ void fold_chunks(float& m, float& l, float (&acc)[kPer], int n, int hd, int index, At at) {
+  static_assert(kN >= 1 && kN <= 32, "a warp folds at most 32 chunks at a time");
   constexpr unsigned kAll = 0xffffffffu;
   const int lane = threadIdx.x & 31;
-  float acc_c[32][kPer];
+  float acc_c[kN][kPer];
 #pragma unroll
-  for (int c = 0; c < 32; ++c) {
-    if (c >= n) break;
+  for (int c = 0; c < kN; ++c)
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
       const int d = index + kGroup * i;
-      acc_c[c][i] = d < hd ? at(c, d) : 0.f;
+      acc_c[c][i] = c < n && d < hd ? at(c, d) : 0.f;
     }
-  }
   float m_c = -INFINITY, l_c = 0.f;
   if (lane < n) m_c = at(lane, hd), l_c = at(lane, hd + 1);
   // The running max after this lane's chunk, and before it.
   float after = m_c;
-  for (int s = 1; s < n; s <<= 1) {
+#pragma unroll
+  for (int s = 1; s < kN; s <<= 1) {
     const float o = __shfl_up_sync(kAll, after, s);
     if (lane >= s) after = fmaxf(after, o);
   }
@@ -93,16 +94,26 @@ __device__ __forceinline__ void fold_chunks(float& m, float& l, float (&acc)[kPe
   if (lane == 0) before = m;
   CombineFactors f{0.f, expf(__fsub_rn(m_c, after))};
   if (before != -INFINITY) f.a = expf(__fsub_rn(before, after));
+  if (lane >= n) f = {1.f, -0.f};
   const float l_b = __fmul_rn(l_c, f.b);
 #pragma unroll
-  for (int c = 0; c < 32; ++c) {
-    if (c >= n) break;
+  for (int c = 0; c < kN; ++c) {
     const CombineFactors g{__shfl_sync(kAll, f.a, c), __shfl_sync(kAll, f.b, c)};
     l = __fmaf_rn(l, g.a, __shfl_sync(kAll, l_b, c));
 #pragma unroll
     for (int i = 0; i < kPer; ++i) acc[i] = combine_value(acc[i], acc_c[c][i], g);
   }
   m = __shfl_sync(kAll, after, n - 1);
+}
+
+// fold_chunks for any n <= 32: few chunks (a short context's) in a short loop.
+template <int kGroup, int kPer, class At>
+__device__ __forceinline__ void fold_some_chunks(float& m, float& l, float (&acc)[kPer], int n, int hd, int index,
+                                                 At at) {
+  if (n <= 4)
+    fold_chunks<4, kGroup, kPer>(m, l, acc, n, hd, index, at);
+  else
+    fold_chunks<32, kGroup, kPer>(m, l, acc, n, hd, index, at);
 }
 
 // One head of a split token: its `chunks` partials from row `first` on ([row][num_heads][partial], partial =
@@ -119,8 +130,8 @@ __device__ __forceinline__ void combine_head_partials(const float* partials, int
 #pragma unroll
   for (int i = 0; i < kPer; ++i) acc[i] = 0.f;
   for (int c0 = 0; c0 < chunks; c0 += 32)
-    fold_chunks<kGroup, kPer>(m, l, acc, min(32, chunks - c0), hd, index,
-                              [&](int c, int e) { return __ldcg(head + (c0 + c) * row + e); });
+    fold_some_chunks<kGroup, kPer>(m, l, acc, min(32, chunks - c0), hd, index,
+                                   [&](int c, int e) { return __ldcg(head + (c0 + c) * row + e); });
   write_head<T, kGroup, kPer>(l, acc, hd, index, out);
 }
 
@@ -166,7 +177,7 @@ __device__ __forceinline__ void combine_token_heads_by_warp(const float* partial
       copy_commit();
       copy_wait<0>();
       __syncwarp();
-      fold_chunks<32, kPer>(m, l, acc, n, D, lane, [&](int c, int e) { return mine[c * P + e]; });
+      fold_some_chunks<32, kPer>(m, l, acc, n, D, lane, [&](int c, int e) { return mine[c * P + e]; });
     }
     write_head<T, 32, kPer>(l, acc, D, lane, out + size_t(h_first + j) * D);
   }
