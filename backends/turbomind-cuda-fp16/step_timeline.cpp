@@ -11,6 +11,7 @@ namespace {
 struct Launch {
   uint32_t kind = 0, layer = 0, blocks = 0;
   uint64_t first_start = UINT64_MAX, first_release = UINT64_MAX, first_end = UINT64_MAX, last_end = 0, last_done = 0;
+  TimelineEvent last{};  // the block that ended last
 };
 
 const char* kind_name(int kind) {
@@ -33,6 +34,7 @@ void StepTimeline::add_step(const TimelineEvent* events, size_t count, uint32_t 
     l.first_start = std::min(l.first_start, e.start);
     l.first_release = std::min(l.first_release, e.released);
     l.first_end = std::min(l.first_end, e.end);
+    if (e.end >= l.last_end) l.last = e;
     l.last_end = std::max(l.last_end, e.end);
     l.last_done = std::max(l.last_done, e.done);
     step_start = std::min(step_start, e.start);
@@ -58,6 +60,12 @@ void StepTimeline::add_step(const TimelineEvent* events, size_t count, uint32_t 
     s.busy_ns += static_cast<double>(l.last_end - l.first_release);
     s.spread_ns += static_cast<double>(l.last_end - l.first_end);
     s.combine_ns += static_cast<double>(l.last_end - l.last_done);
+    const TimelineEvent& e = l.last;
+    if (e.ready != 0 && e.computed != 0) {
+      const uint64_t at[6] = {l.first_release, e.released, e.ready, e.computed, e.done, e.end};
+      ++s.phased;
+      for (int p = 0; p < 5; ++p) s.phase_ns[p] += static_cast<double>(at[p + 1]) - static_cast<double>(at[p]);
+    }
   }
 }
 
@@ -81,6 +89,17 @@ std::string StepTimeline::report() const {
                     kind_name(kind), n / b.steps, s.blocks / n, s.placed_ns / n / 1e3,
                     s.gaps ? s.gap_ns / static_cast<double>(s.gaps) / 1e3 : 0.0,
                     s.busy_ns / n / 1e3, s.spread_ns / n / 1e3, s.combine_ns / n / 1e3);
+      out += line;
+    }
+    for (int kind = 0; kind < kKinds; ++kind) {
+      const Sums& s = b.kinds[kind];
+      if (s.phased == 0) continue;
+      const double n = static_cast<double>(s.phased) * 1e3;
+      std::snprintf(line, sizeof line,
+                    "  %s, its last block (us): released %.2f after the first, keys landed %.2f later, chunks "
+                    "computed %.2f later, partials counted %.2f later, ended %.2f later\n",
+                    kind_name(kind), s.phase_ns[0] / n, s.phase_ns[1] / n, s.phase_ns[2] / n, s.phase_ns[3] / n,
+                    s.phase_ns[4] / n);
       out += line;
     }
   }

@@ -13,12 +13,15 @@ using namespace lmrt::tm;
 namespace {
 
 // A launch of `blocks` blocks placed at `placed`, released at `release`, ending at release + busy - (blocks - 1 - b)
-// (so the first ends blocks - 1 ns before the last), a split attention block's partials done 300 ns before its end.
+// (so the first ends blocks - 1 ns before the last), a split attention block's partials done 300 ns before its end,
+// its first keys landed 1000 ns after its release and its chunks computed 500 ns before its end.
 void launch(std::vector<TimelineEvent>& ev, TimelineKind kind, uint32_t layer, uint32_t blocks, uint64_t placed,
             uint64_t release, uint64_t busy) {
   for (uint32_t b = 0; b < blocks; ++b) {
     const uint64_t end = release + busy - (blocks - 1 - b);
-    ev.push_back({static_cast<uint32_t>(kind), layer, b, b, placed, release, kind == TimelineKind::kAttention ? end - 300 : end, end});
+    const bool attention = kind == TimelineKind::kAttention;
+    ev.push_back({static_cast<uint32_t>(kind), layer, b, b, placed, release, attention ? end - 300 : end, end,
+                  attention ? release + 1000 : 0, attention ? end - 500 : 0});
   }
 }
 
@@ -66,4 +69,10 @@ TEST(StepTimeline, GapsSpansAndSpreadsOfTheLaunches) {
   EXPECT_EQ(row(r, "attention"), (std::vector<double>{2, 8, 1.5, 2, 5.5, 0.01, 0.3})) << r;
   EXPECT_EQ(row(r, "output"), (std::vector<double>{2, 4, 1.5, 2, 5.5, 0, 0})) << r;
   EXPECT_EQ(r.find("down"), std::string::npos) << "no launch, no row: " << r;
+  // The last attention block's phases: its chunks took busy - 1500 ns, 3500 and 4500 over the two steps.
+  EXPECT_NE(r.find("  attention, its last block (us): released 0.00 after the first, keys landed 1.00 later, chunks "
+                   "computed 4.00 later, partials counted 0.20 later, ended 0.30 later\n"),
+            std::string::npos)
+      << r;
+  EXPECT_EQ(r.find("QKV (+norm, RoPE), its last block"), std::string::npos) << "no marks, no phases: " << r;
 }

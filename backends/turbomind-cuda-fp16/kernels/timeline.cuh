@@ -1,6 +1,7 @@
 // The decode-step timeline (a build with -DLMRT_TM_TIMELINE=ON, run with LMRT_TM_TIMELINE=1; step_timeline.hpp
 // sums it up): every block of the skinny GEMM and of tensor-core attention records, in %globaltimer nanoseconds,
-// when it started, when its wait for the previous kernel returned, when its own work was done and when it left,
+// when it started, when its wait for the previous kernel returned, when its own work was done and when it left
+// (tensor-core attention also when its first keys had landed and when its chunks were computed),
 // so that a graph-replayed step's kernels and the gaps between them can be read in place, with programmatic launch
 // overlapping them, which a per-kernel profiler cannot show. In other builds the marks compile to nothing.
 #pragma once
@@ -17,6 +18,7 @@ struct TimelineEvent {
   uint32_t block;  // blockIdx.x + gridDim.x * blockIdx.y
   uint32_t sm;
   uint64_t start, released, done, end;  // done: a split attention block's partials written (else = end)
+  uint64_t ready = 0, computed = 0;     // attention: its first tile of keys landed; its chunks computed (else 0)
 };
 
 // Where the marks go: `capacity` events; *cursor counts them (reset it before a step).
@@ -50,9 +52,11 @@ __device__ __forceinline__ uint64_t timeline_now() {
 
 // One block's marks; its thread 0 records them.
 struct TimelineMark {
-  uint64_t start = 0, released = 0, done = 0;
+  uint64_t start = 0, released = 0, done = 0, ready_at = 0, computed_at = 0;
   __device__ __forceinline__ void begin() { start = timeline_now(); }
   __device__ __forceinline__ void release() { released = timeline_now(); }
+  __device__ __forceinline__ void ready() { ready_at = timeline_now(); }
+  __device__ __forceinline__ void computed() { computed_at = timeline_now(); }
   __device__ __forceinline__ void work_done() { done = timeline_now(); }
   // At a point every thread of the block reaches.
   __device__ __forceinline__ void block_end(TimelineKind kind, int layer) const {
@@ -67,13 +71,15 @@ struct TimelineMark {
     unsigned sm;
     asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
     g_timeline.events[i] = {static_cast<uint32_t>(kind), static_cast<uint32_t>(layer), blockIdx.x + gridDim.x * blockIdx.y,
-                            sm, start, released, done ? done : end, end};
+                            sm, start, released, done ? done : end, end, ready_at, computed_at};
   }
 };
 #else
 struct TimelineMark {
   __device__ __forceinline__ void begin() {}
   __device__ __forceinline__ void release() {}
+  __device__ __forceinline__ void ready() {}
+  __device__ __forceinline__ void computed() {}
   __device__ __forceinline__ void work_done() {}
   __device__ __forceinline__ void block_end(TimelineKind, int) const {}
   __device__ __forceinline__ void record(TimelineKind, int) const {}

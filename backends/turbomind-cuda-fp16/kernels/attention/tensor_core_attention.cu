@@ -194,6 +194,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         copy_wait<0>();
       }
       __syncthreads();
+      if (c == c_begin && tile == k0) mark.ready();
       if (warp_active) {
         const T* k_t = k_s + buf * kTile * S;
         const T* v_t = v_s + buf * kTile * S;
@@ -317,6 +318,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     __syncwarp();
   }
+  mark.computed();
   if (split) {
     // The last of a split token's items to finish combines its partials, for this KV head's query heads.
     __shared__ bool last;
