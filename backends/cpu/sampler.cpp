@@ -4,12 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <string>
 #include <vector>
 
 #include "lmrt/cpp/sampling_rng.hpp"
-#include "lmrt/cpp/step_checks.hpp"
-#include "lmrt/plugin.hpp"
 
 namespace lmrt::cpu {
 namespace {
@@ -21,10 +18,6 @@ struct ByValueDesc {
 };
 
 }  // namespace
-
-void validate_sampling_params(const lmrt_sampling_params& p, uint32_t vocab, uint64_t seq_id) {
-  checks::validate_sampling_params("cpu engine", p, vocab, seq_id);
-}
 
 void sample_token(const float* logits, uint32_t vocab, const lmrt_sampling_params& p, uint64_t position,
                   lmrt_token_logprobs& out) {

@@ -24,11 +24,9 @@
 
 namespace lmrt::cpu {
 
-// Throws lmrt::plugin::Error (INVALID_ARGUMENT) naming the sequence and field (lmrt/cpp/step_checks.hpp).
-void validate_sampling_params(const lmrt_sampling_params& params, uint32_t vocab_size, uint64_t seq_id);
-
 // Samples the token for `position` (the position the new token will occupy) and
-// fills `out` (token, logprob, top alternatives). `params` must have been validated.
+// fills `out` (token, logprob, top alternatives). `params` must have been validated
+// (lmrt::checks::validate_sampling_params, lmrt/cpp/step_checks.hpp).
 void sample_token(const float* logits, uint32_t vocab_size, const lmrt_sampling_params& params, uint64_t position,
                   lmrt_token_logprobs& out);
 

@@ -1,6 +1,6 @@
-// The sampler (backends/cpu/sampler.cpp, compiled into this test) and the shared
-// random stream (sdk/include/lmrt/cpp/sampling_rng.hpp), checked against
-// distributions computed independently here.
+// The sampler (backends/cpu/sampler.cpp, compiled into this test), the shared sampling-parameter checks
+// (sdk/include/lmrt/cpp/step_checks.hpp) and the shared random stream (sdk/include/lmrt/cpp/sampling_rng.hpp),
+// checked against distributions computed independently here.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -9,6 +9,7 @@
 
 #include "lmrt/cpp/half.hpp"
 #include "lmrt/cpp/sampling_rng.hpp"
+#include "lmrt/cpp/step_checks.hpp"
 #include "lmrt/plugin.hpp"
 #include "random_model.hpp"
 #include "sampler.hpp"
@@ -18,10 +19,9 @@ namespace cpu_test {
 namespace {
 
 using lmrt::cpu::sample_token;
-using lmrt::cpu::validate_sampling_params;
 
 lmrt_token_logprobs sample(const std::vector<float>& logits, const lmrt_sampling_params& p, uint64_t position = 7) {
-  validate_sampling_params(p, static_cast<uint32_t>(logits.size()), 1);
+  lmrt::checks::validate_sampling_params("cpu engine", p, static_cast<uint32_t>(logits.size()), 1);
   lmrt_token_logprobs out{};
   out.struct_size = sizeof out;
   sample_token(logits.data(), static_cast<uint32_t>(logits.size()), p, position, out);
@@ -266,7 +266,7 @@ TEST(Sampler, InvalidParamsAreRejectedNamingTheField) {
     lmrt_sampling_params p = random_params(1);
     b.edit(p);
     try {
-      validate_sampling_params(p, 4, 77);
+      lmrt::checks::validate_sampling_params("cpu engine", p, 4, 77);
       ADD_FAILURE() << b.field << " was accepted";
     } catch (const lmrt::plugin::Error& e) {
       EXPECT_EQ(e.code(), LMRT_STATUS_INVALID_ARGUMENT);
