@@ -66,6 +66,11 @@ void StepTimeline::add_step(const TimelineEvent* events, size_t count, uint32_t 
       ++s.phased;
       for (int p = 0; p < 5; ++p) s.phase_ns[p] += static_cast<double>(at[p + 1]) - static_cast<double>(at[p]);
     }
+    if (e.tiles != 0 && e.cycles != 0 && e.end > e.start) {
+      const double ns_per_cycle = static_cast<double>(e.end - e.start) / e.cycles;
+      ++s.tiled, s.tiles += e.tiles;
+      for (int p = 0; p < 3; ++p) s.tile_ns[p] += e.tile_cycles[p] * ns_per_cycle;
+    }
   }
 }
 
@@ -100,6 +105,17 @@ std::string StepTimeline::report() const {
                     "computed %.2f later, partials counted %.2f later, ended %.2f later\n",
                     kind_name(kind), s.phase_ns[0] / n, s.phase_ns[1] / n, s.phase_ns[2] / n, s.phase_ns[3] / n,
                     s.phase_ns[4] / n);
+      out += line;
+    }
+    for (int kind = 0; kind < kKinds; ++kind) {
+      const Sums& s = b.kinds[kind];
+      if (s.tiles == 0) continue;
+      const double n = static_cast<double>(s.tiles) * 1e3;
+      std::snprintf(line, sizeof line,
+                    "  %s, its last block's tiles (us a tile, %.2f tiles a launch): landed %.2f, QK^T %.2f, softmax "
+                    "and PV %.2f\n",
+                    kind_name(kind), static_cast<double>(s.tiles) / s.tiled, s.tile_ns[0] / n, s.tile_ns[1] / n,
+                    s.tile_ns[2] / n);
       out += line;
     }
   }

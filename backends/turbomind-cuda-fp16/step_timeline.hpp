@@ -2,7 +2,7 @@
 // kind of kernel, averaged over a step's launches of it and over the steps seen (per bucket), how long before their
 // release its blocks were placed, the gap from the previous kernel's last block to its first released block (what
 // the dependency costs), how long from that release to its last block's end, and how far apart its blocks ended;
-// for attention, also where its last block's time went (the one that combines a split token).
+// for attention, also where its last block's time went (the one that combines a split token) and its tiles'.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +29,10 @@ class StepTimeline {
     // its own, to its first keys landed, to its chunks computed, to its partials counted, to its end.
     uint64_t phased = 0;
     double phase_ns[5] = {0, 0, 0, 0, 0};
+    // The last block's tiles (TimelineEvent::tile_cycles, in ns at the block's own clock rate), over the launches
+    // whose last block marked them.
+    uint64_t tiled = 0, tiles = 0;
+    double tile_ns[3] = {0, 0, 0};
   };
   struct Bucket {
     uint64_t steps = 0;

@@ -1,9 +1,9 @@
 // The decode-step timeline (a build with -DLMRT_TM_TIMELINE=ON, run with LMRT_TM_TIMELINE=1; step_timeline.hpp
 // sums it up): every block of the skinny GEMM and of tensor-core attention records, in %globaltimer nanoseconds,
 // when it started, when its wait for the previous kernel returned, when its own work was done and when it left
-// (tensor-core attention also when its first keys had landed and when its chunks were computed),
-// so that a graph-replayed step's kernels and the gaps between them can be read in place, with programmatic launch
-// overlapping them, which a per-kernel profiler cannot show. In other builds the marks compile to nothing.
+// (tensor-core attention also when its first keys had landed and when its chunks were computed, and its tiles'
+// phases in SM cycles), so that a graph-replayed step's kernels and the gaps between them can be read in place, with
+// programmatic launch overlapping them, which a per-kernel profiler cannot show. In other builds the marks compile to nothing.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,12 @@ struct TimelineEvent {
   uint32_t sm;
   uint64_t start, released, done, end;  // done: a split attention block's partials written (else = end)
   uint64_t ready = 0, computed = 0;     // attention: its first tile of keys landed; its chunks computed (else 0)
+  // Tensor-core attention's tiles, in SM cycles summed over the block's tiles: to a tile's landing (from the wait's
+  // return or the previous tile's end), S = Q K^T, then the softmax and O += P V (ptxas interleaves those two, so a
+  // mark between them would not split them); `cycles` from the block's start to its end gives the clock rate with
+  // end - start. `sink` keeps the values the marks waited for alive.
+  uint32_t tiles = 0, cycles = 0, sink = 0;
+  uint32_t tile_cycles[3] = {0, 0, 0};
 };
 
 // Where the marks go: `capacity` events; *cursor counts them (reset it before a step).
@@ -50,11 +56,27 @@ __device__ __forceinline__ uint64_t timeline_now() {
   return t;
 }
 
+__device__ __forceinline__ uint32_t timeline_clock() {
+  uint32_t c;
+  asm volatile("mov.u32 %0, %%clock;" : "=r"(c));
+  return c;
+}
+
 // One block's marks; its thread 0 records them.
 struct TimelineMark {
   uint64_t start = 0, released = 0, done = 0, ready_at = 0, computed_at = 0;
-  __device__ __forceinline__ void begin() { start = timeline_now(); }
-  __device__ __forceinline__ void release() { released = timeline_now(); }
+  uint32_t clock_start = 0, clock_last = 0, tiles = 0, sink = 0, tile_clock[3] = {0, 0, 0};
+  __device__ __forceinline__ void begin() { start = timeline_now(), clock_start = timeline_clock(); }
+  __device__ __forceinline__ void release() { released = timeline_now(), clock_last = timeline_clock(); }
+  // The end of phase p (0..2, TimelineEvent::tile_cycles) of a tile; `dep` is a value the phase produced, read
+  // first so that the phase's results are in (which serializes the phases a little).
+  __device__ __forceinline__ void tile_phase(int p, float dep) {
+    asm volatile("add.u32 %0, %0, %1;" : "+r"(sink) : "r"(__float_as_uint(dep)));
+    const uint32_t now = timeline_clock();
+    tile_clock[p] += now - clock_last;
+    clock_last = now;
+    tiles += p == 2;
+  }
   __device__ __forceinline__ void ready() { ready_at = timeline_now(); }
   __device__ __forceinline__ void computed() { computed_at = timeline_now(); }
   __device__ __forceinline__ void work_done() { done = timeline_now(); }
@@ -70,8 +92,10 @@ struct TimelineMark {
     if (i >= g_timeline.capacity) return;
     unsigned sm;
     asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
+    const uint32_t cycles = timeline_clock() - clock_start;
     g_timeline.events[i] = {static_cast<uint32_t>(kind), static_cast<uint32_t>(layer), blockIdx.x + gridDim.x * blockIdx.y,
-                            sm, start, released, done ? done : end, end, ready_at, computed_at};
+                            sm, start, released, done ? done : end, end, ready_at, computed_at, tiles, cycles, sink,
+                            {tile_clock[0], tile_clock[1], tile_clock[2]}};
   }
 };
 #else
@@ -80,6 +104,7 @@ struct TimelineMark {
   __device__ __forceinline__ void release() {}
   __device__ __forceinline__ void ready() {}
   __device__ __forceinline__ void computed() {}
+  __device__ __forceinline__ void tile_phase(int, float) {}
   __device__ __forceinline__ void work_done() {}
   __device__ __forceinline__ void block_end(TimelineKind, int) const {}
   __device__ __forceinline__ void record(TimelineKind, int) const {}

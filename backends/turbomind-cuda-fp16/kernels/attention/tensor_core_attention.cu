@@ -196,6 +196,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       __syncthreads();
       if (c == c_begin && tile == k0) mark.ready();
       if (warp_active) {
+        mark.tile_phase(0, 0.f);
         const T* k_t = k_s + buf * kTile * S;
         const T* v_t = v_s + buf * kTile * S;
         float s[kTile / 8][4];
@@ -228,6 +229,7 @@ __global__ void __launch_bounds__(kWarps * 32)
             }
           }
         }
+        mark.tile_phase(1, s[kTile / 8 - 1][3]);
         // The online softmax of each of the lane's two rows (a quad of lanes shares a row), in base 2 with the
         // scale folded in: p = 2^(s * scale_log2 - m), m the running max of s * scale_log2. Only a tile that
         // reaches past the group's first token needs the causal mask.
@@ -283,6 +285,7 @@ __global__ void __launch_bounds__(kWarps * 32)
             mma(o[n + 1], a, b[2], b[3], T{});
           }
         }
+        mark.tile_phase(2, o[D / 8 - 1][3]);
       }
       __syncthreads();  // every warp is done with this buffer: the next tile may restage it
     }
