@@ -50,6 +50,14 @@ __device__ __forceinline__ uint32_t pack_rounded(float lo, float hi) {
   return uint32_t(reinterpret_cast<const uint16_t&>(l)) | (uint32_t(reinterpret_cast<const uint16_t&>(h)) << 16);
 }
 __device__ __forceinline__ uint32_t load32(const void* p) { return *static_cast<const uint32_t*>(p); }
+// 2^x with a subnormal result flushed to 0. exp2f gives the same bits where the result is at least 2^-126 and
+// spends three more instructions an element on the range below, where a probability adds nothing to a row's sum
+// (at least 1).
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
 
 // Four (two) 8x8 b16 matrices from shared memory, lane t giving the address of row t % 8 of matrix t / 8: register
 // i holds matrix i's elements (row gid, columns 2 tq and 2 tq + 1), or with .trans (rows 2 tq and 2 tq + 1,
@@ -82,8 +90,9 @@ struct Smem {
   static constexpr size_t bytes() { return 4 * kKv + size_t(kRows) * kAccStride * 4 + 2 * kRows * 4; }
 };
 
+// Two blocks an SM, as their shared memory allows: the register budget that says (without it, ptxas spilled D = 32).
 template <class T, int D>
-__global__ void __launch_bounds__(kWarps * 32)
+__global__ void __launch_bounds__(kWarps * 32, 2)
     tensor_core_attention_kernel(const T* qkv, int num_heads, TokenLayout tokens, const int32_t* group_first,
                                  const AttentionWork* work, KvLayout kv, int layer, float scale_log2, int chunk,
                                  T* out, float* partials, unsigned* split_counters) {
@@ -232,11 +241,19 @@ __global__ void __launch_bounds__(kWarps * 32)
         mark.tile_phase(1, s[kTile / 8 - 1][3]);
         // The online softmax of each of the lane's two rows (a quad of lanes shares a row), in base 2 with the
         // scale folded in: p = 2^(s * scale_log2 - m), m the running max of s * scale_log2. Only a tile that
-        // reaches past the group's first token needs the causal mask.
+        // reaches past the group's first token needs the causal mask. A warp of at most 8 rows (a decode token's
+        // query heads) skips its padding rows 8-15, whose P is 0: the softmax is a tile's longest chain.
         const bool masked = tile + kTile > n_min;
+        const bool upper_rows = warp * 16 + 8 < rows;
         float corr[2];
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
+          if (i == 1 && !upper_rows) {
+#pragma unroll
+            for (int j = 0; j < kTile / 8; ++j) s[j][2] = s[j][3] = 0.f;
+            corr[1] = 1.f;
+            continue;
+          }
           if (masked) {
 #pragma unroll
             for (int j = 0; j < kTile / 8; ++j)
@@ -257,12 +274,12 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
               float& v = s[j][2 * i + e];
-              v = exp2f(__fmaf_rn(v, scale_log2, -m_ref));
+              v = exp2_ftz(__fmaf_rn(v, scale_log2, -m_ref));
               sum += v;
             }
           sum += __shfl_xor_sync(0xffffffffu, sum, 1);
           sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-          corr[i] = m_new == -INFINITY ? 1.f : (m[i] == -INFINITY ? 0.f : exp2f(__fsub_rn(m[i], m_new)));
+          corr[i] = m_new == -INFINITY ? 1.f : (m[i] == -INFINITY ? 0.f : exp2_ftz(__fsub_rn(m[i], m_new)));
           l[i] = __fmaf_rn(l[i], corr[i], sum);
           m[i] = m_new;
         }
