@@ -98,25 +98,24 @@ std::string StepTimeline::report() const {
     }
     for (int kind = 0; kind < kKinds; ++kind) {
       const Sums& s = b.kinds[kind];
-      if (s.phased == 0) continue;
-      const double n = static_cast<double>(s.phased) * 1e3;
-      std::snprintf(line, sizeof line,
-                    "  %s, its last block (us): released %.2f after the first, keys landed %.2f later, chunks "
-                    "computed %.2f later, partials counted %.2f later, ended %.2f later\n",
-                    kind_name(kind), s.phase_ns[0] / n, s.phase_ns[1] / n, s.phase_ns[2] / n, s.phase_ns[3] / n,
-                    s.phase_ns[4] / n);
-      out += line;
-    }
-    for (int kind = 0; kind < kKinds; ++kind) {
-      const Sums& s = b.kinds[kind];
-      if (s.tiles == 0) continue;
-      const double n = static_cast<double>(s.tiles) * 1e3;
-      std::snprintf(line, sizeof line,
-                    "  %s, its last block's tiles (us a tile, %.2f tiles a launch): landed %.2f, QK^T %.2f, softmax "
-                    "and PV %.2f\n",
-                    kind_name(kind), static_cast<double>(s.tiles) / s.tiled, s.tile_ns[0] / n, s.tile_ns[1] / n,
-                    s.tile_ns[2] / n);
-      out += line;
+      if (s.phased != 0) {
+        const double n = static_cast<double>(s.phased) * 1e3;
+        std::snprintf(line, sizeof line,
+                      "  %s, its last block (us): released %.2f after the first, keys landed %.2f later, chunks "
+                      "computed %.2f later, partials counted %.2f later, ended %.2f later\n",
+                      kind_name(kind), s.phase_ns[0] / n, s.phase_ns[1] / n, s.phase_ns[2] / n, s.phase_ns[3] / n,
+                      s.phase_ns[4] / n);
+        out += line;
+      }
+      if (s.tiles != 0) {
+        const double n = static_cast<double>(s.tiles) * 1e3;
+        std::snprintf(line, sizeof line,
+                      "  %s, its last block's tiles (us a tile, %.2f tiles a launch): landed %.2f, QK^T %.2f, "
+                      "softmax and PV %.2f\n",
+                      kind_name(kind), static_cast<double>(s.tiles) / s.tiled, s.tile_ns[0] / n, s.tile_ns[1] / n,
+                      s.tile_ns[2] / n);
+        out += line;
+      }
     }
   }
   return out;

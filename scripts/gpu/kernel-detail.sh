@@ -8,7 +8,6 @@ set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 shape=${SHAPE:-internlm2-1_8b}
 dir=$(bench_model "$shape")
-ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
 kernel=${KERNEL:-tensor_core_attention_kernel}
 log="$out/ncu-detail-$kernel.txt"
 LMRT_TM_CUDA_GRAPHS=0 "$ncu_bin" --clock-control none -k "regex:$kernel" \

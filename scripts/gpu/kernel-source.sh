@@ -12,7 +12,6 @@ set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 shape=${SHAPE:-internlm2-1_8b}
 dir=$(bench_model "$shape")
-ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
 kernel=${KERNEL:-tensor_core_attention_kernel}
 layers=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['num_hidden_layers'])" "$dir/config.json")
 tag=${TAG:-$kernel-$shape-${INPUT:-128}}

@@ -8,7 +8,6 @@ set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 shape=${SHAPE:-internlm2-1_8b}
 dir=$(bench_model "$shape")
-ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
 for in_len in ${INPUTS:-128 2048}; do
   log="$out/ncu-$shape-b${BATCH:-1}-i$in_len.csv"
   # Three new tokens: the prefill step, then two decode steps; the last complete step is the one reported.

@@ -5,6 +5,8 @@ out=${OUT:-/tmp/lmrt-gpu}
 mkdir -p "$out"
 if [ ! -d ../shared/testdata ] && [ -d .deps/testdata ]; then mkdir -p ../shared && ln -sfn "$PWD/.deps/testdata" ../shared/testdata; fi
 export LMRT_TESTDATA_DIR=$(cd ../shared/testdata && pwd)
+# Nsight Compute, for the kernel scripts (empty where it is not installed).
+ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
 # bench_model SHAPE: the random-weight folder of SHAPE for the benchmarks (written once per machine), on stdout.
 # A tokenizer may not know more ids than the shape's vocabulary: llama-2-7b takes the llama2 one (32000).
 bench_model() {
