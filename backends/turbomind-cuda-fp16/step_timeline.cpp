@@ -70,6 +70,7 @@ void StepTimeline::add_step(const TimelineEvent* events, size_t count, uint32_t 
       const double ns_per_cycle = static_cast<double>(e.end - e.start) / e.cycles;
       ++s.tiled, s.tiles += e.tiles;
       for (int p = 0; p < 3; ++p) s.tile_ns[p] += e.tile_cycles[p] * ns_per_cycle;
+      s.tail_ns += e.tail_cycles * ns_per_cycle;
     }
   }
 }
@@ -111,9 +112,9 @@ std::string StepTimeline::report() const {
         const double n = static_cast<double>(s.tiles) * 1e3;
         std::snprintf(line, sizeof line,
                       "  %s, its last block's tiles (us a tile, %.2f tiles a launch): landed %.2f, QK^T %.2f, "
-                      "softmax and PV %.2f\n",
+                      "softmax and PV %.2f; then %.2f us a launch to the chunks computed\n",
                       kind_name(kind), static_cast<double>(s.tiles) / s.tiled, s.tile_ns[0] / n, s.tile_ns[1] / n,
-                      s.tile_ns[2] / n);
+                      s.tile_ns[2] / n, s.tail_ns / static_cast<double>(s.tiled) / 1e3);
         out += line;
       }
     }

@@ -29,10 +29,10 @@ class StepTimeline {
     // its own, to its first keys landed, to its chunks computed, to its partials counted, to its end.
     uint64_t phased = 0;
     double phase_ns[5] = {0, 0, 0, 0, 0};
-    // The last block's tiles (TimelineEvent::tile_cycles, in ns at the block's own clock rate), over the launches
-    // whose last block marked them.
+    // The last block's tiles and what followed them (TimelineEvent::tile_cycles and tail_cycles, in ns at the
+    // block's own clock rate), over the launches whose last block marked them.
     uint64_t tiled = 0, tiles = 0;
-    double tile_ns[3] = {0, 0, 0};
+    double tile_ns[3] = {0, 0, 0}, tail_ns = 0;
   };
   struct Bucket {
     uint64_t steps = 0;

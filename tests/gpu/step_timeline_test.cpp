@@ -15,7 +15,7 @@ namespace {
 // A launch of `blocks` blocks placed at `placed`, released at `release`, ending at release + busy - (blocks - 1 - b)
 // (so the first ends blocks - 1 ns before the last), a split attention block's partials done 300 ns before its end,
 // its first keys landed 1000 ns after its release and its chunks computed 500 ns before its end, its two tiles'
-// phases 2000, 1000 and 1800 cycles in all at 2 cycles a ns.
+// phases 2000, 1000 and 1800 cycles in all at 2 cycles a ns, then 600 cycles to its chunks computed.
 void launch(std::vector<TimelineEvent>& ev, TimelineKind kind, uint32_t layer, uint32_t blocks, uint64_t placed,
             uint64_t release, uint64_t busy) {
   for (uint32_t b = 0; b < blocks; ++b) {
@@ -24,7 +24,7 @@ void launch(std::vector<TimelineEvent>& ev, TimelineKind kind, uint32_t layer, u
     TimelineEvent e{static_cast<uint32_t>(kind), layer, b, b, placed, release, attention ? end - 300 : end, end,
                     attention ? release + 1000 : 0, attention ? end - 500 : 0};
     if (attention) e.tiles = 2, e.cycles = static_cast<uint32_t>(2 * (end - placed)), e.tile_cycles[0] = 2000,
-                   e.tile_cycles[1] = 1000, e.tile_cycles[2] = 1800;
+                   e.tile_cycles[1] = 1000, e.tile_cycles[2] = 1800, e.tail_cycles = 600;
     ev.push_back(e);
   }
 }
@@ -79,7 +79,7 @@ TEST(StepTimeline, GapsSpansAndSpreadsOfTheLaunches) {
             std::string::npos)
       << r;
   EXPECT_NE(r.find("  attention, its last block's tiles (us a tile, 2.00 tiles a launch): landed 0.50, QK^T 0.25, "
-                   "softmax and PV 0.45\n"),
+                   "softmax and PV 0.45; then 0.30 us a launch to the chunks computed\n"),
             std::string::npos)
       << r;
   EXPECT_EQ(r.find("QKV (+norm, RoPE), its last block"), std::string::npos) << "no marks, no phases: " << r;

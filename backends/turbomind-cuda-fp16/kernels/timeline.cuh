@@ -22,9 +22,11 @@ struct TimelineEvent {
   // Tensor-core attention's tiles, in SM cycles summed over the block's tiles: to a tile's landing (from the wait's
   // return or the previous tile's end), S = Q K^T, then the softmax and O += P V (ptxas interleaves those two, so a
   // mark between them would not split them); `cycles` from the block's start to its end gives the clock rate with
-  // end - start. `sink` keeps the values the marks waited for alive.
+  // end - start. `sink` keeps the values the marks waited for alive. `tail_cycles`: from the last tile's end to the
+  // chunks computed (their partials written or combined into the running state).
   uint32_t tiles = 0, cycles = 0, sink = 0;
   uint32_t tile_cycles[3] = {0, 0, 0};
+  uint32_t tail_cycles = 0;
 };
 
 // Where the marks go: `capacity` events; *cursor counts them (reset it before a step).
@@ -65,7 +67,7 @@ __device__ __forceinline__ uint32_t timeline_clock() {
 // One block's marks; its thread 0 records them.
 struct TimelineMark {
   uint64_t start = 0, released = 0, done = 0, ready_at = 0, computed_at = 0;
-  uint32_t clock_start = 0, clock_last = 0, tiles = 0, sink = 0, tile_clock[3] = {0, 0, 0};
+  uint32_t clock_start = 0, clock_last = 0, tiles = 0, sink = 0, tile_clock[3] = {0, 0, 0}, tail_clock = 0;
   __device__ __forceinline__ void begin() { start = timeline_now(), clock_start = timeline_clock(); }
   __device__ __forceinline__ void release() { released = timeline_now(), clock_last = timeline_clock(); }
   // The end of phase p (0..2, TimelineEvent::tile_cycles) of a tile; `dep` is a value the phase produced, read
@@ -78,7 +80,9 @@ struct TimelineMark {
     tiles += p == 2;
   }
   __device__ __forceinline__ void ready() { ready_at = timeline_now(); }
-  __device__ __forceinline__ void computed() { computed_at = timeline_now(); }
+  __device__ __forceinline__ void computed() {
+    computed_at = timeline_now(), tail_clock = timeline_clock() - clock_last;
+  }
   __device__ __forceinline__ void work_done() { done = timeline_now(); }
   // At a point every thread of the block reaches.
   __device__ __forceinline__ void block_end(TimelineKind kind, int layer) const {
@@ -95,7 +99,7 @@ struct TimelineMark {
     const uint32_t cycles = timeline_clock() - clock_start;
     g_timeline.events[i] = {static_cast<uint32_t>(kind), static_cast<uint32_t>(layer), blockIdx.x + gridDim.x * blockIdx.y,
                             sm, start, released, done ? done : end, end, ready_at, computed_at, tiles, cycles, sink,
-                            {tile_clock[0], tile_clock[1], tile_clock[2]}};
+                            {tile_clock[0], tile_clock[1], tile_clock[2]}, tail_clock};
   }
 };
 #else
