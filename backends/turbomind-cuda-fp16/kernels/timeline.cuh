@@ -2,8 +2,9 @@
 // sums it up): every block of the skinny GEMM and of tensor-core attention records, in %globaltimer nanoseconds,
 // when it started, when its wait for the previous kernel returned, when its own work was done and when it left
 // (tensor-core attention also when its first keys had landed and when its chunks were computed, and its tiles'
-// phases in SM cycles), so that a graph-replayed step's kernels and the gaps between them can be read in place, with
-// programmatic launch overlapping them, which a per-kernel profiler cannot show. In other builds the marks compile to nothing.
+// phases in SM cycles), so that a graph-replayed step's kernels and the gaps between them can be read in place,
+// with programmatic launch overlapping them, which a per-kernel profiler cannot show. In other builds the marks
+// compile to nothing.
 #pragma once
 
 #include <cstdint>
