@@ -564,8 +564,9 @@ void GpuEngine::run_step(const lmrt_step_batch& batch, lmrt_token_logprobs* outp
       work.push_back({k, -1, 0, 1});
     }
   }
-  // Longest items first: blocks start in item order, and a prompt's last groups (the most keys) starting last left
-  // the GPU waiting on a few long blocks. Items are independent, so their order changes no bit.
+  // Longest items first: blocks start in item order (an item's KV heads side by side), and a prompt's last groups
+  // (the most keys) starting last left the GPU waiting on a few long blocks. Items are independent, so their order
+  // changes no bit.
   {
     // A block's time goes with the keys it walks (its rows share each tile).
     auto cost = [&](const AttentionWork& w) -> int32_t {

@@ -108,9 +108,13 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
   float* run_m = run_acc + kRows * A;
   float* run_l = run_m + kRows;
 
-  const AttentionWork item = work[blockIdx.x];
+  // Blocks go item after item, an item's KV heads side by side. They start in this order as the previous kernel's
+  // blocks leave, over about 1.7 us, so the last to start are the last items (a short token's items past its last
+  // chunk, a prompt's shortest groups), not every item of the last KV head (docs/benchmarks.md).
+  const int kvh = kv.num_kv_heads, g = static_cast<int>(blockIdx.x % kvh);
+  const AttentionWork item = work[blockIdx.x / kvh];
   const int t0 = group_first[item.group], cnt = group_first[item.group + 1] - t0;
-  const int g = blockIdx.y, kvh = kv.num_kv_heads, hpg = num_heads / kvh;
+  const int hpg = num_heads / kvh;
   const int rows = cnt * hpg;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, gid = lane >> 2, tq = lane & 3;
   const size_t row_stride = static_cast<size_t>(num_heads + 2 * kvh) * D;
@@ -391,7 +395,7 @@ void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout&
   (void)configured;
   // 1/sqrt(D) * log2(e): the softmax runs in base 2.
   const float scale_log2 = static_cast<float>(1.4426950408889634 / sqrt(static_cast<double>(D)));
-  launch_kernel(tensor_core_attention_kernel<T, D>, dim3(num_items, kv.num_kv_heads), dim3(kWarps * 32), bytes, stream,
+  launch_kernel(tensor_core_attention_kernel<T, D>, dim3(num_items * kv.num_kv_heads), dim3(kWarps * 32), bytes, stream,
                 qkv, num_heads, tokens, group_first, work, kv, layer, scale_log2, chunk, out, partials,
                 split_counters);
 }
