@@ -10,11 +10,7 @@ source "$(dirname "$0")/setup-env.sh"
 patch_file=${PATCH:?PATCH=the change as a patch file}
 gpu_build || exit 1
 measure_rates
-if [ -n "${FILTER:-}" ]; then
-  timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="$FILTER" > "$out/gpu_tests.log" 2>&1
-  echo "gpu_engine_tests $FILTER: exit $?"
-  grep -hE '^\[gpu-table\]|^\[  FAILED|Failure' "$out/gpu_tests.log" | head -40
-fi
+filtered_tests
 bench() {
   for shape in ${SHAPES:-internlm2-1_8b}; do
     echo "== $1 $shape"

@@ -10,11 +10,7 @@ set -uo pipefail
 source "$(dirname "$0")/setup-env.sh"
 gpu_build || exit 1
 measure_rates
-if [ -n "${FILTER:-}" ]; then
-  timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="$FILTER" > "$out/gpu_tests.log" 2>&1
-  echo "gpu_engine_tests $FILTER: exit $?"
-  grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|actual' "$out/gpu_tests.log" | head -40
-fi
+filtered_tests
 for shape in ${SHAPES:-internlm2-1_8b}; do
   dir=$(bench_model "$shape")
   for variant in default ${VARIANTS:-}; do

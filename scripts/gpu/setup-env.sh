@@ -44,3 +44,11 @@ gpu_build() {
   cmake --build build-gpu -j "$(nproc)" --target lmrt_app lmrt-plugin-cpu lmrt-plugin-turbomind-cuda-fp16 \
     gpu_engine_tests > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; return 1; }
 }
+# filtered_tests: the engine tests FILTER names (none when it is empty), killed after TEST_LIMIT seconds (default
+# 300) so that a hung kernel leaves the rest of the call; their tables and failures.
+filtered_tests() {
+  [ -n "${FILTER:-}" ] || return 0
+  timeout "${TEST_LIMIT:-300}" build-gpu/bin/gpu_engine_tests --gtest_filter="$FILTER" > "$out/gpu_tests.log" 2>&1
+  echo "gpu_engine_tests $FILTER: exit $?"
+  grep -hE '^\[gpu-table\]|^\[  FAILED|Failure|Expected|actual' "$out/gpu_tests.log" | head -40
+}
