@@ -159,15 +159,15 @@ TEST(GpuEngine, MatchesTheCpuEngineStepByStep) {
 
 namespace {
 
-// A tiny fp16 model (hidden 256, 4 heads on 2 KV heads) written to the temp folder `name`.
+// A tiny fp16 model (hidden 256, 4 heads on `kv_heads` KV heads) written to the temp folder `name`.
 fs::path tiny_fp16_model(const std::string& name, uint32_t head_dim, uint32_t intermediate, uint32_t vocab,
-                         uint32_t seed) {
+                         uint32_t seed, uint32_t kv_heads = 2) {
   const fs::path dir = fs::temp_directory_path() / name;
   TinyModelSpec spec;
   spec.dtype = LMRT_DTYPE_F16;
   spec.hidden = 256;
   spec.heads = 4;
-  spec.kv_heads = 2;
+  spec.kv_heads = kv_heads;
   spec.head_dim = head_dim;
   spec.intermediate = intermediate;
   spec.vocab = vocab;
@@ -178,9 +178,10 @@ fs::path tiny_fp16_model(const std::string& name, uint32_t head_dim, uint32_t in
 }
 
 // A tiny fp16 model whose head size takes the attention kernels' paths (32 lanes x 2 or x 4 dimensions; 36 is not
-// a multiple of 8).
-fs::path attention_test_model(uint32_t head_dim) {
-  return tiny_fp16_model("lmrt-gpu-attention-" + std::to_string(head_dim), head_dim, 256, 256, head_dim);
+// a multiple of 8), with 4 / kv_heads query heads a KV head.
+fs::path attention_test_model(uint32_t head_dim, uint32_t kv_heads = 2) {
+  return tiny_fp16_model("lmrt-gpu-attention-" + std::to_string(head_dim) + "-" + std::to_string(kv_heads), head_dim,
+                         256, 256, head_dim, kv_heads);
 }
 
 using Env = std::vector<std::pair<const char*, const char*>>;
@@ -353,11 +354,13 @@ TEST(GpuEngine, AttentionChunksSplitWithoutChangingABit) {
 // A decode token of more than 32 chunks is combined 32 chunks at a time, the running state carried from one group to
 // the next (attention_combine.cuh, fold_chunks): split over blocks, its results are still the bits of one block's.
 // On tensor cores a 2100-token prompt gives its decode tokens 33 chunks of 64 keys; on CUDA cores (head_dim 36,
-// the separate combine kernel) 4200 tokens give 33 chunks of 128.
+// the separate combine kernel) 4200 tokens give 33 chunks of 128. The tensor-core combine gives a head 4, 2 or 1 of
+// its block's 4 warps when the KV head has 1, 2 or 4 query heads.
 TEST(GpuEngine, SplitTokensOfMoreThan32ChunksCombineWithoutChangingABit) {
   REQUIRE_GPU();
-  for (uint32_t head_dim : {128u, 64u, 36u}) {
-    const fs::path dir = attention_test_model(head_dim);
+  const std::pair<uint32_t, uint32_t> cases[] = {{128, 2}, {64, 2}, {36, 2}, {128, 4}, {128, 1}, {64, 4}};
+  for (const auto& [head_dim, kv_heads] : cases) {
+    const fs::path dir = attention_test_model(head_dim, kv_heads);
     const bool cuda_cores = head_dim == 36;
     const uint32_t len = cuda_cores ? 4200 : 2100, blocks = (len + 64) / 16;
     const char* chunk = cuda_cores ? "128" : "64";
@@ -375,9 +378,10 @@ TEST(GpuEngine, SplitTokensOfMoreThan32ChunksCombineWithoutChangingABit) {
     ASSERT_EQ(split.size(), whole.size());
     size_t same = 0;
     for (size_t k = 0; k < whole.size(); ++k) same += same_bits(whole[k], split[k]);
-    std::printf("[gpu-table] split tokens of 33 chunks, head_dim %u: %zu/%zu outputs bit-identical to one block\n",
-                head_dim, same, whole.size());
-    EXPECT_EQ(same, whole.size()) << "head_dim " << head_dim;
+    std::printf("[gpu-table] split tokens of 33 chunks, head_dim %u, %u query heads a KV head: %zu/%zu outputs "
+                "bit-identical to one block\n",
+                head_dim, 4 / kv_heads, same, whole.size());
+    EXPECT_EQ(same, whole.size()) << "head_dim " << head_dim << ", kv_heads " << kv_heads;
     fs::remove_all(dir);
   }
 }
