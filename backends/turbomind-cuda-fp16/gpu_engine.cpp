@@ -72,6 +72,8 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_GEMV_DYNAMIC", gemv_dynamic_);
   read_env_flag("LMRT_TM_GEMV_EARLY", gemv_early_);
   read_env_flag("LMRT_TM_GEMV_HEAD_NORM", gemv_head_norm_);
+  read_env_int("LMRT_TM_L2_PREFETCH_MB", 0, 1024, 1, "an integer in [0, 1024]", l2_prefetch_mb_);
+  read_env_int("LMRT_TM_L2_PREFETCH_TAIL", 0, 100, 1, "an integer in [0, 100]", l2_prefetch_tail_);
   bool pdl = true;
   read_env_flag("LMRT_TM_PDL", pdl);
   bool tensor_cores = true;
@@ -888,7 +890,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
       rope.num_heads = static_cast<int>(s.num_heads), rope.layer = static_cast<int>(l), rope.tokens = tl, rope.kv = kv;
       decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm,
                   rope_in_qkv ? GemvOutput::kRopeKv : GemvOutput::kStore, ws_.qkv, T, QKV, H, TimelineKind::kQkv, l,
-                  rope_in_qkv ? &rope : nullptr);
+                  rope_in_qkv ? &rope : nullptr, next_gemv_prefetch(L.wo, H, Q, l2_prefetch_tail_));
       prof.mark(stream_, rope_in_qkv ? "rms norm + gemm wqkv + rope + KV write" : "rms norm + gemm wqkv");
     } else {
       // x += previous layer's FFN output (none before layer 0), then the attention norm.
@@ -903,35 +905,50 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
                            static_cast<int>(l), stream_);
       prof.mark(stream_, "rope + KV write");
     }
-    if (tensor_cores_)
+    if (tensor_cores_) {
+      AttentionPrefetch ahead;
+      if (chain && l2_prefetch_mb_ > 0) {
+        // The output GEMM's weights, then the gate/up GEMM's first rounds, up to the budget.
+        const double budget = double(l2_prefetch_mb_) * (1 << 20), wo = double(H) * Q * 2, w13 = 2.0 * I * H * 2;
+        ahead.part[0] = gemv_l2_prefetch(L.wo, H, Q, budget / wo);
+        if (budget > wo) ahead.part[1] = gemv_l2_prefetch(L.w13, 2 * I, H, (budget - wo) / w13);
+      }
       launch_tensor_core_attention(dt, ws_.qkv, attention.num_items, static_cast<int>(s.num_heads), tl, sp_.group_first,
                                    sp_.attention_work, kv, static_cast<int>(l), attention_chunk_, attention.partials,
-                                   ws_.split_counters, ws_.attn, stream_);
-    else
+                                   ws_.split_counters, ws_.attn, stream_, ahead);
+    } else {
       launch_attention(dt, ws_.qkv, attention.num_items, attention.max_group, static_cast<int>(s.num_heads), tl,
                        sp_.group_first, sp_.attention_work, sp_.attention_splits, attention.num_splits, kv,
                        static_cast<int>(l), attention_chunk_, attention.partials, ws_.attn, stream_);
+    }
     prof.mark(stream_, "attention");
     if (chain) {
       // With tensor parallelism the all-reduce does the residual add, as the GEMM would have.
       const GemvOutput add = tp ? GemvOutput::kStoreF32 : GemvOutput::kAddResidual;
       void* const added = tp ? static_cast<void*>(ws_.partial) : ws_.x;
-      decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, add, added, T, H, Q, TimelineKind::kOutput, l);
+      decode_gemv(L.wo, GemvInput::kPlain, ws_.attn, nullptr, add, added, T, H, Q, TimelineKind::kOutput, l, nullptr,
+                  next_gemv_prefetch(L.w13, 2 * I, H, l2_prefetch_tail_));
+      // The down GEMM's blocks ask for the next layer's QKV weights (none after the last layer).
+      const L2Prefetch after_down = l + 1 < s.num_layers
+                                        ? next_gemv_prefetch(model_->layers[l + 1].wqkv, QKV, H, l2_prefetch_tail_)
+                                        : L2Prefetch{};
       prof.mark(stream_, "gemm wo + add");
       if (tp) all_reduce(ws_.x, true);
       // The gate/up GEMM's warps hold a gate row and its up row and store SiLU-and-multiply, so the down GEMM
       // reads X plainly instead of every block forming it first (LMRT_TM_GEMV_SILU=0: the down GEMM forms it).
       if (gemv_silu_) {
         decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kSiluMulStore, ws_.act, T, 2 * I, H,
-                    TimelineKind::kGateUp, l);
+                    TimelineKind::kGateUp, l, nullptr, next_gemv_prefetch(L.w2, H, I, l2_prefetch_tail_));
         prof.mark(stream_, "rms norm + gemm w1|w3 + silu * mul");
-        decode_gemv(L.w2, GemvInput::kPlain, ws_.act, nullptr, add, added, T, H, I, TimelineKind::kDown, l);
+        decode_gemv(L.w2, GemvInput::kPlain, ws_.act, nullptr, add, added, T, H, I, TimelineKind::kDown, l, nullptr,
+                    after_down);
         prof.mark(stream_, "gemm w2 + add");
       } else {
         decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H,
-                    TimelineKind::kGateUp, l);
+                    TimelineKind::kGateUp, l, nullptr, next_gemv_prefetch(L.w2, H, I, l2_prefetch_tail_));
         prof.mark(stream_, "rms norm + gemm w1|w3");
-        decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I, TimelineKind::kDown, l);
+        decode_gemv(L.w2, GemvInput::kSiluMul, ws_.gate_up, nullptr, add, added, T, H, I, TimelineKind::kDown, l,
+                    nullptr, after_down);
         prof.mark(stream_, "silu * mul + gemm w2 + add");
       }
       if (tp) all_reduce(ws_.x, true);
@@ -976,8 +993,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
 
 // One GEMM of the decode chain (its shapes were checked against the kernel's limits at load: gemv_chain_rows_).
 void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output,
-                            void* y, int m, int n, int k, TimelineKind kind, uint32_t layer, const GemvArgs* rope) {
+                            void* y, int m, int n, int k, TimelineKind kind, uint32_t layer, const GemvArgs* rope,
+                            const L2Prefetch& after) {
   GemvArgs a = rope ? *rope : GemvArgs{};
+  a.prefetch_after = after;
   a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
   a.layer = static_cast<int>(layer), a.timeline_kind = static_cast<uint32_t>(kind);
   a.tiles_taken = gemv_tiles_taken();
@@ -989,6 +1008,10 @@ void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const
   if (!launch_gemv(model_->dtype, w, a, stream_))
     throw Error(LMRT_STATUS_INTERNAL, "turbomind-cuda-fp16: the skinny GEMM refused a " + std::to_string(m) + "x" +
                                           std::to_string(n) + "x" + std::to_string(k) + " product");
+}
+
+L2Prefetch GpuEngine::next_gemv_prefetch(const void* w, int n, int k, int percent) const {
+  return percent > 0 ? gemv_l2_prefetch(w, n, k, percent / 100.0) : L2Prefetch{};
 }
 
 }  // namespace lmrt::tm

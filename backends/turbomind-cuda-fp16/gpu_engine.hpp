@@ -85,7 +85,11 @@ class GpuEngine final : public Engine {
   // `kind`, `layer`: which GEMM of the model it is (the timeline's, kernels/timeline.cuh). `rope`: kRopeKv's
   // arguments past the common ones (its bias, cos/sin tables and layouts), or none.
   void decode_gemv(const void* w, GemvInput input, const void* x, const void* norm_weight, GemvOutput output, void* y,
-                   int m, int n, int k, TimelineKind kind, uint32_t layer, const GemvArgs* rope = nullptr);
+                   int m, int n, int k, TimelineKind kind, uint32_t layer, const GemvArgs* rope = nullptr,
+                   const L2Prefetch& after = {});
+  // What the chain's GEMM of W (N x K) after a kernel streams first: its slices' first `percent`%
+  // (gemv_l2_prefetch); empty for 0.
+  L2Prefetch next_gemv_prefetch(const void* w, int n, int k, int percent) const;
 
   const lmrt::plugin::Host& host_;
   RankContext rank_;
@@ -122,6 +126,11 @@ class GpuEngine final : public Engine {
   bool gemv_early_ = true;   // the skinny GEMM loads its stores' and norm's inputs early (LMRT_TM_GEMV_EARLY)
   bool gemv_head_norm_ = true;  // the chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM)
   bool gemv_dynamic_ = true;  // the skinny GEMM's blocks take row tiles from a counter (LMRT_TM_GEMV_DYNAMIC)
+  // L2 prefetch in the decode chain (kernels/l2_prefetch.cuh): the MiB that tensor-core attention's blocks ask for
+  // of the output GEMM's weights and then the gate/up GEMM's first rounds (LMRT_TM_L2_PREFETCH_MB), and the percent
+  // of the next GEMM's rounds that each GEMM's blocks ask for as they finish (LMRT_TM_L2_PREFETCH_TAIL).
+  int l2_prefetch_mb_ = 0;
+  int l2_prefetch_tail_ = 0;
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2
   // LMRT_TM_TIMELINE=1 (builds with the marks, kernels/timeline.cuh): the graph-replayed steps' kernels in place.

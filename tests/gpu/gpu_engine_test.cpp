@@ -199,7 +199,8 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
-                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_HEAD_NORM"})
+                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_HEAD_NORM", "LMRT_TM_L2_PREFETCH_MB",
+                           "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -599,6 +600,10 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_DYNAMIC", "2"},
                                                        {"LMRT_TM_GEMV_EARLY", "2"},
                                                        {"LMRT_TM_GEMV_HEAD_NORM", "on"},
+                                                       {"LMRT_TM_L2_PREFETCH_MB", "-1"},
+                                                       {"LMRT_TM_L2_PREFETCH_MB", "1025"},
+                                                       {"LMRT_TM_L2_PREFETCH_TAIL", "101"},
+                                                       {"LMRT_TM_L2_PREFETCH_TAIL", "half"},
                                                        {"LMRT_TM_LOOKAHEAD", "ahead"},
                                                        {"LMRT_TM_TIMELINE", "on"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
@@ -986,30 +991,36 @@ TEST(GpuEngine, TensorParallelBadStepIsAClearErrorAndTheEngineStaysUsable) {
 
 namespace {
 
-// `steps` greedy steps with switch `name` at 0 and at 1, eager and in decode graphs, one sequence (the default
+// `steps` greedy steps with the knobs `off` and then `on`, eager and in decode graphs, one sequence (the default
 // chain) and three (LMRT_TM_GEMV_ROWS=8): how many outputs have the same bits, of how many.
 struct SameBits {
   size_t same = 0, total = 0;
 };
-SameBits same_bits_off_and_on(const fs::path& dir, const char* name, int steps) {
+SameBits same_bits_between(const fs::path& dir, const Env& off_knobs, const Env& on_knobs, int steps) {
   SameBits count;
+  const std::string what = off_knobs.empty() ? "" : std::string(off_knobs.front().first);
   for (const char* graphs : {"0", "1"})
     for (const char* rows : {"1", "8"}) {
       const std::vector<std::vector<int32_t>> prompts =
           rows[0] == '1' ? std::vector<std::vector<int32_t>>{prompt_ids(30, 0)}
                          : std::vector<std::vector<int32_t>>{prompt_ids(30, 0), prompt_ids(7, 1), prompt_ids(90, 2)};
-      Env env{{"LMRT_TM_CUDA_GRAPHS", graphs}, {"LMRT_TM_GEMV_ROWS", rows}, {name, "0"}};
-      const auto off = run_steps(dir, prompts, 8, steps, env);
-      env.back().second = "1";
-      const auto on = run_steps(dir, prompts, 8, steps, env);
-      EXPECT_EQ(off.size(), prompts.size() * steps) << name << " graphs " << graphs << " rows " << rows;
-      EXPECT_EQ(on.size(), off.size()) << name << " graphs " << graphs << " rows " << rows;
+      Env off{{"LMRT_TM_CUDA_GRAPHS", graphs}, {"LMRT_TM_GEMV_ROWS", rows}}, on = off;
+      off.insert(off.end(), off_knobs.begin(), off_knobs.end());
+      on.insert(on.end(), on_knobs.begin(), on_knobs.end());
+      const auto a = run_steps(dir, prompts, 8, steps, off);
+      const auto b = run_steps(dir, prompts, 8, steps, on);
+      EXPECT_EQ(a.size(), prompts.size() * steps) << what << " graphs " << graphs << " rows " << rows;
+      EXPECT_EQ(b.size(), a.size()) << what << " graphs " << graphs << " rows " << rows;
       size_t same = 0;
-      for (size_t k = 0; k < std::min(off.size(), on.size()); ++k) same += same_bits(off[k], on[k]);
-      EXPECT_EQ(same, off.size()) << name << " graphs " << graphs << " rows " << rows;
+      for (size_t k = 0; k < std::min(a.size(), b.size()); ++k) same += same_bits(a[k], b[k]);
+      EXPECT_EQ(same, a.size()) << what << " graphs " << graphs << " rows " << rows;
       count.same += same, count.total += prompts.size() * steps;
     }
   return count;
+}
+// The same with switch `name` at 0 and at 1.
+SameBits same_bits_off_and_on(const fs::path& dir, const char* name, int steps) {
+  return same_bits_between(dir, {{name, "0"}}, {{name, "1"}}, steps);
 }
 
 }  // namespace
@@ -1067,6 +1078,35 @@ TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
     std::printf("[gpu-table] gemv inputs loaded early %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
                 "sequences)\n", dir.filename().c_str(), count.same, count.total);
   }
+  fs::remove_all(wide);
+}
+
+// L2 prefetch (kernels/l2_prefetch.cuh) is a hint: attention asking for the output GEMM's and the gate/up GEMM's
+// weights, and each GEMM's blocks for the next GEMM's, gives the same outputs as none. The tiny fixtures' weights
+// fit a budget of 1 MiB whole; the wider qwen2 of the test above (hidden 5120) has a 50 MiB output GEMM and a 20 MiB
+// gate/up pair, so 16 MiB asks for a third of the output GEMM's rounds and 64 MiB for all of them and 70% of the
+// gate/up's; a tail of 30% asks for the first rounds of every slice.
+TEST(GpuEngine, L2PrefetchChangesNoBit) {
+  REQUIRE_GPU();
+  TinyModelSpec spec;
+  spec.arch = ModelArch::qwen2;
+  spec.dtype = LMRT_DTYPE_F16;
+  spec.hidden = 5120, spec.heads = 40, spec.kv_heads = 8, spec.intermediate = 1024, spec.layers = 2;
+  spec.max_position_embeddings = 1024, spec.seed = 13;
+  const fs::path wide = fs::temp_directory_path() / "lmrt-gpu-l2-prefetch";
+  write_tiny_model(wide, spec);
+  const Env none{{"LMRT_TM_L2_PREFETCH_MB", "0"}, {"LMRT_TM_L2_PREFETCH_TAIL", "0"}};
+  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
+                              fixtures_dir() / "tiny-internlm2", wide})
+    for (const Env& on : {Env{{"LMRT_TM_L2_PREFETCH_MB", "1"}, {"LMRT_TM_L2_PREFETCH_TAIL", "100"}},
+                          Env{{"LMRT_TM_L2_PREFETCH_MB", "16"}, {"LMRT_TM_L2_PREFETCH_TAIL", "30"}},
+                          Env{{"LMRT_TM_L2_PREFETCH_MB", "64"}, {"LMRT_TM_L2_PREFETCH_TAIL", "0"}}}) {
+      const SameBits count = same_bits_between(dir, none, on, 8);
+      EXPECT_EQ(count.same, count.total) << dir;
+      std::printf("[gpu-table] L2 prefetch %s MiB, tail %s%% on %s: %zu/%zu outputs bit-identical to none (eager, "
+                  "graphs; 1 and 3 sequences)\n", on[0].second, on[1].second, dir.filename().c_str(), count.same,
+                  count.total);
+    }
   fs::remove_all(wide);
 }
 

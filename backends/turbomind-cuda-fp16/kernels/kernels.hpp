@@ -28,6 +28,17 @@ struct KvLayout {
   int num_layers, num_kv_heads, head_dim, block_seq_len;
 };
 
+// ---- L2 prefetch (kernels/l2_prefetch.cuh; kernels/l2_prefetch_plan.hpp cuts a region into pieces): a hint that
+// a kernel issues for weights a later kernel of the step streams, while it leaves HBM idle itself. Row r < rows of
+// the region starts at base + r * row_bytes; each row's slices s < slices start slice_bytes apart, and the first
+// `each` bytes of every slice (cut at the row's end) are asked for. All sizes multiples of 16, base 16-byte
+// aligned. No result depends on it.
+struct L2Prefetch {
+  const void* base = nullptr;
+  size_t row_bytes = 0;
+  uint32_t rows = 0, slices = 0, slice_bytes = 0, each = 0;
+};
+
 // ---- embedding: out[t] = table[tokens[t]] widened to fp32 (the residual stream); with `fed_rows` (device memory,
 // or null), rows t < *fed_rows take fed[t].token instead: a decode step fed the previous step's samples on the
 // device (the engine's lookahead, LMRT_TM_LOOKAHEAD=2).
@@ -86,9 +97,15 @@ void launch_attention(DType dt, const void* qkv, int num_items, int max_group, i
 // `split_counters` ([tokens][num_kv_heads] of the step's tokens, zero before the call and left zero after it).
 bool tensor_core_attention_supports(int head_dim, int heads_per_kv_head);
 int tensor_core_attention_max_group(int heads_per_kv_head);
+// Its blocks also issue `prefetch` (each block a share, before it waits for the previous kernel): the weights the
+// GEMMs after it stream first, fetched while its own latency leaves HBM idle.
+struct AttentionPrefetch {
+  L2Prefetch part[2];
+};
 void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
                                   const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer,
-                                  int chunk, float* partials, unsigned* split_counters, void* out, cudaStream_t stream);
+                                  int chunk, float* partials, unsigned* split_counters, void* out, cudaStream_t stream,
+                                  const AttentionPrefetch& prefetch = {});
 
 // ---- activation: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void launch_silu_mul(DType dt, const void* gate_up, int num_tokens, int inter, void* out, cudaStream_t stream);
@@ -163,11 +180,17 @@ struct GemvArgs {
   // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
   // they are used, after the last round. Either way the same bits.
   bool early_loads = true;
+  // Issued by each block after its last tile, a share each: what the next kernel streams first, fetched into L2
+  // while the GEMM's last blocks leave HBM partly idle (gemv_l2_prefetch). None: nothing.
+  L2Prefetch prefetch_after{};
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
 // Whether the blocks of an N x K product launched with GemvArgs::tiles_taken take their tiles from it on this
 // device (eight or more tiles a block: the LM heads) rather than keep a fixed share.
 bool gemv_takes_tiles(int n, int k);
+// What a skinny GEMM of W (N x K) streams first: the first `fraction` (0 to 1) of every K slice its warps read, in
+// whole rounds of a warp's loads; all of W for 1. Empty for 0.
+L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction);
 // Loads every skinny-GEMM kernel of `dt` now and sets its shared-memory limit, so that no step pays CUDA's lazy
 // module loading. False if the device refused (a launch would then fail too).
 bool prepare_gemv(DType dt);

@@ -20,6 +20,7 @@
 
 #include "../../cuda_check.hpp"
 #include "../common.cuh"
+#include "../l2_prefetch.cuh"
 #include "../launch.cuh"
 #include "../timeline.cuh"
 #include "attention_combine.cuh"
@@ -95,7 +96,7 @@ template <class T, int D>
 __global__ void __launch_bounds__(kWarps * 32, 2)
     tensor_core_attention_kernel(const T* qkv, int num_heads, TokenLayout tokens, const int32_t* group_first,
                                  const AttentionWork* work, KvLayout kv, int layer, float scale_log2, int chunk,
-                                 T* out, float* partials, unsigned* split_counters) {
+                                 T* out, float* partials, unsigned* split_counters, AttentionPrefetch prefetch) {
   constexpr int S = Smem<D>::kStride, kPartial = attention_partial_floats(D);
   static_assert(combine_by_warp_stage_bytes<D>(kWarps) <= Smem<D>::bytes(), "the combine stages in the tiles' place");
   extern __shared__ __align__(16) unsigned char smem[];
@@ -171,6 +172,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
   const bool first_of_seq = t0 == 0 || tokens.token_seq[t0 - 1] != tokens.token_seq[t0];
   const bool prestaged = first_of_seq && c_begin < c_end && c_begin * chunk + kTile <= n_min - 1;
   if (prestaged) stage(c_begin * chunk, 0);
+  // After its own first tile: the weights the next GEMMs stream first (kernels.hpp), while HBM has little else.
+  for (const L2Prefetch& p : prefetch.part) prefetch_l2_share(p, blockIdx.x, gridDim.x);
   griddep_enter();
   mark.release();
   const bool warp_active = warp * 16 < rows;
@@ -384,7 +387,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
 template <class T, int D>
 void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout& tokens, const int32_t* group_first,
                   const AttentionWork* work, const KvLayout& kv, int layer, int chunk, T* out, float* partials,
-                  unsigned* split_counters, cudaStream_t stream) {
+                  unsigned* split_counters, const AttentionPrefetch& prefetch, cudaStream_t stream) {
   constexpr size_t bytes = Smem<D>::bytes();
   static const bool configured = [] {
     check_cuda(cudaFuncSetAttribute(tensor_core_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -397,16 +400,17 @@ void launch_items(const T* qkv, int num_items, int num_heads, const TokenLayout&
   const float scale_log2 = static_cast<float>(1.4426950408889634 / sqrt(static_cast<double>(D)));
   launch_kernel(tensor_core_attention_kernel<T, D>, dim3(num_items * kv.num_kv_heads), dim3(kWarps * 32), bytes, stream,
                 qkv, num_heads, tokens, group_first, work, kv, layer, scale_log2, chunk, out, partials,
-                split_counters);
+                split_counters, prefetch);
 }
 
 template <class T>
 void launch_for_head_dim(const T* qkv, int num_items, int num_heads, const TokenLayout& tokens,
                          const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer, int chunk,
-                         T* out, float* partials, unsigned* split_counters, cudaStream_t stream) {
+                         T* out, float* partials, unsigned* split_counters, const AttentionPrefetch& prefetch,
+                         cudaStream_t stream) {
   auto launch = [&](auto head_dim) {
     launch_items<T, decltype(head_dim)::value>(qkv, num_items, num_heads, tokens, group_first, work, kv, layer, chunk,
-                                               out, partials, split_counters, stream);
+                                               out, partials, split_counters, prefetch, stream);
   };
   switch (kv.head_dim) {
     case 16: launch(std::integral_constant<int, 16>{}); break;
@@ -427,12 +431,13 @@ int tensor_core_attention_max_group(int heads_per_kv_head) { return std::max(1, 
 
 void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
                                   const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer,
-                                  int chunk, float* partials, unsigned* split_counters, void* out, cudaStream_t stream) {
+                                  int chunk, float* partials, unsigned* split_counters, void* out, cudaStream_t stream,
+                                  const AttentionPrefetch& prefetch) {
   // No split tokens for the wrapper to combine: the items combine them.
   launch_attention_items(dt, qkv, out, num_items, tokens, nullptr, 0, chunk, num_heads, kv.head_dim, partials, stream,
                          [&](const auto* q, auto* o) {
                            launch_for_head_dim(q, num_items, num_heads, tokens, group_first, work, kv, layer, chunk, o,
-                                               partials, split_counters, stream);
+                                               partials, split_counters, prefetch, stream);
                          });
 }
 

@@ -7,6 +7,7 @@
 // previous one (kernels/launch.cuh); the norm or SiLU that forms X runs per block into shared memory after it.
 #include "../activation/silu_mul.cuh"
 #include "../common.cuh"
+#include "../l2_prefetch.cuh"
 #include "../launch.cuh"
 #include "../rope/rope_pair.cuh"
 #include "../timeline.cuh"
@@ -389,6 +390,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
         }
     }
   }
+  prefetch_l2_share(a.prefetch_after, blockIdx.x, gridDim.x);
   mark.block_end(static_cast<TimelineKind>(a.timeline_kind), a.layer);
 }
 
@@ -539,6 +541,11 @@ bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream
 }
 
 bool gemv_takes_tiles(int n, int k) { return n > 0 && k > 0 && schedule(n, k).takes_tiles; }
+
+L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction) {
+  if (n <= 0 || k <= 0) return {};
+  return l2_prefetch_slices(w, n, k, schedule(n, k).splits, fraction, 32 * kUnroll * 16);
+}
 
 bool prepare_gemv(DType dt) {
   bool ok = false;
