@@ -1057,6 +1057,23 @@ TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
   expect_knob_paths(dir, "LMRT_TM_GEMV_DYNAMIC", "LM head (tiles taken)", "LM head (tiles taken)", "LM head");
 }
 
+namespace {
+
+// A qwen2 of random weights wide enough for several skinny-GEMM tiles a block (hidden 5120, q/k/v biases, two
+// layers), in the temporary folder `name`.
+fs::path write_wide_qwen2(const char* name, uint64_t seed) {
+  TinyModelSpec spec;
+  spec.arch = ModelArch::qwen2;
+  spec.dtype = LMRT_DTYPE_F16;
+  spec.hidden = 5120, spec.heads = 40, spec.kv_heads = 8, spec.intermediate = 1024, spec.layers = 2;
+  spec.max_position_embeddings = 1024, spec.seed = seed;
+  const fs::path dir = fs::temp_directory_path() / name;
+  write_tiny_model(dir, spec);
+  return dir;
+}
+
+}  // namespace
+
 // The skinny GEMM loading its stores' inputs (the residual, RoPE's bias and rotation, the KV places) as a tile
 // starts and the norm weights before its wait (LMRT_TM_GEMV_EARLY=1, the default) reads what it read after the last
 // round: the same outputs. The tiny fixtures give a block one tile; a wider qwen2 (hidden 5120, q/k/v biases, two
@@ -1064,13 +1081,7 @@ TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
 // load theirs during the tile before.
 TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
   REQUIRE_GPU();
-  TinyModelSpec spec;
-  spec.arch = ModelArch::qwen2;
-  spec.dtype = LMRT_DTYPE_F16;
-  spec.hidden = 5120, spec.heads = 40, spec.kv_heads = 8, spec.intermediate = 1024, spec.layers = 2;
-  spec.max_position_embeddings = 1024, spec.seed = 12;
-  const fs::path wide = fs::temp_directory_path() / "lmrt-gpu-gemv-early";
-  write_tiny_model(wide, spec);
+  const fs::path wide = write_wide_qwen2("lmrt-gpu-gemv-early", 12);
   for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
                               fixtures_dir() / "tiny-internlm2", wide}) {
     const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_EARLY", 8);
@@ -1088,13 +1099,7 @@ TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
 // gate/up's; a tail of 30% asks for the first rounds of every slice.
 TEST(GpuEngine, L2PrefetchChangesNoBit) {
   REQUIRE_GPU();
-  TinyModelSpec spec;
-  spec.arch = ModelArch::qwen2;
-  spec.dtype = LMRT_DTYPE_F16;
-  spec.hidden = 5120, spec.heads = 40, spec.kv_heads = 8, spec.intermediate = 1024, spec.layers = 2;
-  spec.max_position_embeddings = 1024, spec.seed = 13;
-  const fs::path wide = fs::temp_directory_path() / "lmrt-gpu-l2-prefetch";
-  write_tiny_model(wide, spec);
+  const fs::path wide = write_wide_qwen2("lmrt-gpu-l2-prefetch", 13);
   const Env none{{"LMRT_TM_L2_PREFETCH_MB", "0"}, {"LMRT_TM_L2_PREFETCH_TAIL", "0"}};
   for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
                               fixtures_dir() / "tiny-internlm2", wide})
