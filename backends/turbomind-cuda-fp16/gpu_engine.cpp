@@ -48,6 +48,10 @@ struct Packer {
   }
 };
 
+// Decode tokens that see more keys skip attention's L2 prefetch (AttentionPrefetch::max_keys): at 2048 keys the
+// internlm2-1_8b shape lost 1% a token with it, at 128 it gained 5% (docs/benchmarks.md).
+constexpr int kL2PrefetchMaxKeys = 512;
+
 }  // namespace
 
 GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config, const lmrt_model_desc& model,
@@ -912,6 +916,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
         const double budget = double(l2_prefetch_mb_) * (1 << 20), wo = double(H) * Q * 2, w13 = 2.0 * I * H * 2;
         ahead.part[0] = gemv_l2_prefetch(L.wo, H, Q, budget / wo);
         if (budget > wo) ahead.part[1] = gemv_l2_prefetch(L.w13, 2 * I, H, (budget - wo) / w13);
+        ahead.max_keys = kL2PrefetchMaxKeys;
       }
       launch_tensor_core_attention(dt, ws_.qkv, attention.num_items, static_cast<int>(s.num_heads), tl, sp_.group_first,
                                    sp_.attention_work, kv, static_cast<int>(l), attention_chunk_, attention.partials,

@@ -129,7 +129,7 @@ class GpuEngine final : public Engine {
   // L2 prefetch in the decode chain (kernels/l2_prefetch.cuh): the MiB that tensor-core attention's blocks ask for
   // of the output GEMM's weights and then the gate/up GEMM's first rounds (LMRT_TM_L2_PREFETCH_MB), and the percent
   // of the next GEMM's rounds that each GEMM's blocks ask for as they finish (LMRT_TM_L2_PREFETCH_TAIL).
-  int l2_prefetch_mb_ = 0;
+  int l2_prefetch_mb_ = 8;  // the output GEMM's weights on the 1.8B shape, a quarter of them on the 7B ones
   int l2_prefetch_tail_ = 0;
   int sm_count_ = 1;
   std::unique_ptr<StepProfile> profile_;  // LMRT_TM_PROFILE=1|2

@@ -98,9 +98,12 @@ void launch_attention(DType dt, const void* qkv, int num_items, int max_group, i
 bool tensor_core_attention_supports(int head_dim, int heads_per_kv_head);
 int tensor_core_attention_max_group(int heads_per_kv_head);
 // Its blocks also issue `prefetch` (each block a share, before it waits for the previous kernel): the weights the
-// GEMMs after it stream first, fetched while its own latency leaves HBM idle.
+// GEMMs after it stream first, fetched while its own latency leaves HBM idle. A block whose token sees more than
+// `max_keys` keys (0: no limit) skips its share: its own key loads then keep HBM busy, and the prefetch's bytes
+// queue in front of them.
 struct AttentionPrefetch {
   L2Prefetch part[2];
+  int max_keys = 0;
 };
 void launch_tensor_core_attention(DType dt, const void* qkv, int num_items, int num_heads, const TokenLayout& tokens,
                                   const int32_t* group_first, const AttentionWork* work, const KvLayout& kv, int layer,

@@ -173,7 +173,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
   const bool prestaged = first_of_seq && c_begin < c_end && c_begin * chunk + kTile <= n_min - 1;
   if (prestaged) stage(c_begin * chunk, 0);
   // After its own first tile: the weights the next GEMMs stream first (kernels.hpp), while HBM has little else.
-  for (const L2Prefetch& p : prefetch.part) prefetch_l2_share(p, blockIdx.x, gridDim.x);
+  if (prefetch.max_keys == 0 || n_max <= prefetch.max_keys)
+    for (const L2Prefetch& p : prefetch.part) prefetch_l2_share(p, blockIdx.x, gridDim.x);
   griddep_enter();
   mark.release();
   const bool warp_active = warp * 16 < rows;
