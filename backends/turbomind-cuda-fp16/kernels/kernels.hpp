@@ -138,6 +138,7 @@ struct GemmContext {
   cudaStream_t stream;
   int gemv_rows;  // GEMMs of up to this many rows (at most kMaxGemvRows) take the skinny kernel; 0: none
   unsigned* gemv_tiles_taken = nullptr;  // GemvArgs::tiles_taken for them
+  int gemv_warp_turns = 0;               // GemvArgs::warp_turns for them
 };
 void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k,
           bool y_fp32 = false);
@@ -179,6 +180,10 @@ struct GemvArgs {
   // it, which evens out the SMs' unequal bandwidth; launches that share it must run one after another (one
   // stream). None: a fixed schedule. Either way the same arithmetic.
   unsigned* tiles_taken = nullptr;
+  // With tiles_taken: a GEMM of one K slice whose warps have at least this many row pairs each (and more than
+  // two) has each warp take its own pairs from the counter, with no barrier between its turns; 0: blocks take whole
+  // tiles where they have eight or more. Either way the same arithmetic.
+  int warp_turns = 0;
   // Loads early what a tile's stores and the norm read besides the weights (the residual, RoPE's inputs, the KV
   // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
   // they are used, after the last round. Either way the same bits.
@@ -188,9 +193,12 @@ struct GemvArgs {
   L2Prefetch prefetch_after{};
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
-// Whether the blocks of an N x K product launched with GemvArgs::tiles_taken take their tiles from it on this
-// device (eight or more tiles a block: the LM heads) rather than keep a fixed share.
-bool gemv_takes_tiles(int n, int k);
+// Whether the blocks (or, with GemvArgs::warp_turns, the warps) of an N x K product launched with
+// GemvArgs::tiles_taken take their tiles from it on this device (eight or more tiles a block: the LM heads) rather
+// than keep a fixed share.
+bool gemv_takes_tiles(int n, int k, int warp_turns = 0);
+// Whether that product's warps take row pairs one by one (GemvArgs::warp_turns).
+bool gemv_warps_take(int n, int k, int warp_turns);
 // What a skinny GEMM of W (N x K) streams first: the first `fraction` (0 to 1) of every K slice its warps read, in
 // whole rounds of a warp's loads; all of W for 1. Empty for 0.
 L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction);
