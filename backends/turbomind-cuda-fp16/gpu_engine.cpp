@@ -977,10 +977,10 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
   if (R == 0) return;
   const int V = static_cast<int>(s.vocab_size);
   // The profile says which schedule the skinny GEMM's LM head took (LMRT_TM_GEMV_DYNAMIC, LMRT_TM_GEMV_WARP_TURNS).
-  const bool lm_head_takes =
-      prof.enabled() && R <= gc.gemv_rows && gc.gemv_tiles_taken && gemv_takes_tiles(V, H, gc.gemv_warp_turns);
-  // 0: a fixed share; 1: tiles taken by blocks; 2: row pairs taken by warps (the profile keeps the names' pointers).
-  const int taken = !lm_head_takes ? 0 : gemv_warps_take(V, H, gc.gemv_warp_turns) ? 2 : 1;
+  // Indexes the names below, by GemvTaking (the profile keeps the names' pointers).
+  const int taken = prof.enabled() && R <= gc.gemv_rows && gc.gemv_tiles_taken
+                        ? static_cast<int>(gemv_taking(V, H, gc.gemv_warp_turns))
+                        : 0;
   if (chain && rows_are_tokens && gemv_head_norm_) {
     // As the layers' GEMMs do, the chain's LM head forms the final norm of its rows itself: a kernel and its
     // boundary fewer a step.

@@ -193,12 +193,11 @@ struct GemvArgs {
   L2Prefetch prefetch_after{};
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
-// Whether the blocks (or, with GemvArgs::warp_turns, the warps) of an N x K product launched with
-// GemvArgs::tiles_taken take their tiles from it on this device (eight or more tiles a block: the LM heads) rather
-// than keep a fixed share.
-bool gemv_takes_tiles(int n, int k, int warp_turns = 0);
-// Whether that product's warps take row pairs one by one (GemvArgs::warp_turns).
-bool gemv_warps_take(int n, int k, int warp_turns);
+// How the blocks of an N x K product launched with GemvArgs::tiles_taken (and `warp_turns`) share its rows on this
+// device: a fixed share each, tiles taken by blocks (eight or more tiles a block: the LM heads), or row pairs taken
+// by warps (GemvArgs::warp_turns).
+enum class GemvTaking : int { kFixed, kBlocks, kWarps };
+GemvTaking gemv_taking(int n, int k, int warp_turns);
 // What a skinny GEMM of W (N x K) streams first: the first `fraction` (0 to 1) of every K slice its warps read, in
 // whole rounds of a warp's loads; all of W for 1. Empty for 0.
 L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction);

@@ -483,7 +483,7 @@ void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
   const int servers = s.by_warp ? s.blocks * kWarps : s.blocks;
   const unsigned takes = a.tiles_taken && s.takes_tiles ? static_cast<unsigned>(s.tiles - servers) : 0;
   launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(s.blocks), dim3(kThreads), staged_x_bytes(a), stream,
-                static_cast<const T*>(w), a, s.splits, takes, s.by_warp && takes > 0);
+                static_cast<const T*>(w), a, s.splits, takes, s.by_warp);
 }
 
 // The pairings the engine uses; M rounds up to 1, 2, 4 or 8 (the kernel skips rows past a.m, and a row's sum does
@@ -551,12 +551,10 @@ bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream
   return launched;
 }
 
-bool gemv_takes_tiles(int n, int k, int warp_turns) {
-  return n > 0 && k > 0 && schedule(n, k, warp_turns).takes_tiles;
-}
-
-bool gemv_warps_take(int n, int k, int warp_turns) {
-  return n > 0 && k > 0 && schedule(n, k, warp_turns).by_warp;
+GemvTaking gemv_taking(int n, int k, int warp_turns) {
+  if (n <= 0 || k <= 0) return GemvTaking::kFixed;
+  const Schedule s = schedule(n, k, warp_turns);
+  return s.by_warp ? GemvTaking::kWarps : s.takes_tiles ? GemvTaking::kBlocks : GemvTaking::kFixed;
 }
 
 L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction) {
