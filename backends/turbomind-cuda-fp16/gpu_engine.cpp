@@ -76,6 +76,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_GEMV_DYNAMIC", gemv_dynamic_);
   read_env_int("LMRT_TM_GEMV_WARP_TURNS", 0, 1000, 1, "an integer in [0, 1000]", gemv_warp_turns_);
   read_env_flag("LMRT_TM_GEMV_EARLY", gemv_early_);
+  read_env_int("LMRT_TM_GEMV_EARLY_L2_ROUNDS", 0, 64, 1, "an integer in [0, 64]", gemv_early_l2_rounds_);
   read_env_flag("LMRT_TM_GEMV_HEAD_NORM", gemv_head_norm_);
   read_env_int("LMRT_TM_L2_PREFETCH_MB", 0, 1024, 1, "an integer in [0, 1024]", l2_prefetch_mb_);
   read_env_int("LMRT_TM_L2_PREFETCH_TAIL", 0, 100, 1, "an integer in [0, 100]", l2_prefetch_tail_);
@@ -1013,6 +1014,7 @@ void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const
   a.tiles_taken = gemv_tiles_taken();
   a.warp_turns = gemv_warp_turns_;
   a.early_loads = gemv_early_;
+  a.early_l2_rounds = gemv_early_l2_rounds_;
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
   else

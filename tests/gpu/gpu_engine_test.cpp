@@ -200,7 +200,8 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
                            "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_HEAD_NORM", "LMRT_TM_L2_PREFETCH_MB",
-                           "LMRT_TM_L2_PREFETCH_TAIL", "LMRT_TM_GEMV_WARP_TURNS"})
+                           "LMRT_TM_L2_PREFETCH_TAIL", "LMRT_TM_GEMV_WARP_TURNS",
+                           "LMRT_TM_GEMV_EARLY_L2_ROUNDS"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -606,6 +607,8 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_L2_PREFETCH_TAIL", "half"},
                                                        {"LMRT_TM_GEMV_WARP_TURNS", "-1"},
                                                        {"LMRT_TM_GEMV_WARP_TURNS", "1001"},
+                                                       {"LMRT_TM_GEMV_EARLY_L2_ROUNDS", "-1"},
+                                                       {"LMRT_TM_GEMV_EARLY_L2_ROUNDS", "65"},
                                                        {"LMRT_TM_LOOKAHEAD", "ahead"},
                                                        {"LMRT_TM_TIMELINE", "on"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
@@ -1135,6 +1138,15 @@ TEST(GpuEngine, L2PrefetchChangesNoBit) {
       std::printf("[gpu-table] L2 prefetch %s MiB, tail %s%% on %s: %zu/%zu outputs bit-identical to none (eager, "
                   "graphs; 1 and 3 sequences)\n", on[0].second, on[1].second, dir.filename().c_str(), count.same,
                   count.total);
+    }
+  // The skinny GEMM's own early prefetch of its first tile's rounds (the wide model's rows have five).
+  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", wide})
+    for (const char* rounds : {"1", "64"}) {
+      const SameBits count =
+          same_bits_between(dir, {{"LMRT_TM_GEMV_EARLY_L2_ROUNDS", "0"}}, {{"LMRT_TM_GEMV_EARLY_L2_ROUNDS", rounds}}, 8);
+      EXPECT_EQ(count.same, count.total) << dir;
+      std::printf("[gpu-table] early L2 rounds %s on %s: %zu/%zu outputs bit-identical to none\n", rounds,
+                  dir.filename().c_str(), count.same, count.total);
     }
   fs::remove_all(wide);
 }

@@ -57,6 +57,13 @@ __device__ __forceinline__ void load_round(uint4 (&wv)[kRows][kUnroll], const ui
     }
 }
 
+// Rounds 1 to `rounds` of a warp's row slice of `len` pieces (round 0 is in registers), asked of L2 (a hint).
+__device__ __forceinline__ void prefetch_next_rounds(const uint4* row, int len, int rounds) {
+  constexpr int kRound = 32 * kUnroll, kMost = static_cast<int>(kL2PrefetchPiece / 16);
+  const int end = min(len, (rounds + 1) * kRound);
+  for (int p = kRound; p < end; p += kMost) prefetch_l2(row + p, static_cast<uint32_t>(min(end - p, kMost)) * 16);
+}
+
 // Whether the norm weights have room in shared memory beside the staged X (they are then copied there before the
 // wait, and the norm's second pass does not wait on their load; GemvArgs::early_loads).
 __host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
@@ -239,7 +246,10 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   const uint4* wr[kRows];
   aim(tile, wr);
   uint4 wv[kRows][kUnroll];
-  if (first_row(tile) < n) load_round(wv, wr, lane, len);
+  if (first_row(tile) < n) {
+    load_round(wv, wr, lane, len);
+    if (a.early_l2_rounds > 0 && lane < kRows) prefetch_next_rounds(lane == 0 ? wr[0] : wr[1], len, a.early_l2_rounds);
+  }
   // Lane 0 of a tile's first slice stores its rows. Its inputs load early for one row only: held through the
   // rounds, those of more rows spill registers.
   const bool stores = lane == 0 && slice == 0, early = a.early_loads && M == 1;
