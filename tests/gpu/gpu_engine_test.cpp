@@ -1139,7 +1139,7 @@ TEST(GpuEngine, L2PrefetchChangesNoBit) {
                   "graphs; 1 and 3 sequences)\n", on[0].second, on[1].second, dir.filename().c_str(), count.same,
                   count.total);
     }
-  // The skinny GEMM's own early prefetch of its first tile's rounds (the wide model's rows have five).
+  // The skinny GEMM's own early prefetch of its first tile's rounds (the wide model's K slices have up to five).
   for (const fs::path& dir : {fixtures_dir() / "tiny-llama", wide})
     for (const char* rounds : {"1", "64"}) {
       const SameBits count =

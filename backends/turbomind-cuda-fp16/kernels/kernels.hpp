@@ -189,8 +189,8 @@ struct GemvArgs {
   // they are used, after the last round. Either way the same bits.
   bool early_loads = true;
   // Before the wait, each warp also asks L2 for this many rounds of its first tile's rows beyond the first one
-  // (which it loads into registers there), so that they stream while the previous kernel's last blocks leave HBM
-  // partly idle; 0: none. A hint: the same bits.
+  // (which it loads into registers there), meant to stream while the previous kernel's last blocks leave HBM partly
+  // idle; it lost on the H200 (docs/benchmarks.md), so the engine gives 0: none. A hint: the same bits.
   int early_l2_rounds = 0;
   // Issued by each block after its last tile, a share each: what the next kernel streams first, fetched into L2
   // while the GEMM's last blocks leave HBM partly idle (gemv_l2_prefetch). None: nothing.
