@@ -74,9 +74,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
   read_env_flag("LMRT_TM_GEMV_SILU", gemv_silu_);
   read_env_flag("LMRT_TM_GEMV_DYNAMIC", gemv_dynamic_);
-  read_env_int("LMRT_TM_GEMV_WARP_TURNS", 0, 1000, 1, "an integer in [0, 1000]", gemv_warp_turns_);
   read_env_flag("LMRT_TM_GEMV_EARLY", gemv_early_);
-  read_env_int("LMRT_TM_GEMV_EARLY_L2_ROUNDS", 0, 64, 1, "an integer in [0, 64]", gemv_early_l2_rounds_);
   read_env_flag("LMRT_TM_GEMV_HEAD_NORM", gemv_head_norm_);
   read_env_int("LMRT_TM_L2_PREFETCH_MB", 0, 1024, 1, "an integer in [0, 1024]", l2_prefetch_mb_);
   read_env_int("LMRT_TM_L2_PREFETCH_TAIL", 0, 100, 1, "an integer in [0, 100]", l2_prefetch_tail_);
@@ -868,7 +866,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
   const KvLayout kv{kv_.get(), static_cast<int>(s.num_layers), static_cast<int>(s.num_kv_heads),
                     static_cast<int>(s.head_dim), static_cast<int>(block_seq_len_)};
   const double linear = s.rope_scaling_type == LMRT_ROPE_SCALING_LINEAR ? s.rope_scaling_factor : 1.0;
-  const GemmContext gc{cublas_, stream_, gemv_enabled_ ? gemv_rows_ : 0, gemv_tiles_taken(), gemv_warp_turns_};
+  const GemmContext gc{cublas_, stream_, gemv_enabled_ ? gemv_rows_ : 0, gemv_tiles_taken()};
   StepProfile& prof = *profile_;
 
   launch_embedding(dt, model_->tok_embeddings, sp_.tokens, sp_.fed_rows, d_results_.as<const SampleResult>(), T,
@@ -977,19 +975,15 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
   check_cuda(cudaGetLastError(), "launching the layers");
   if (R == 0) return;
   const int V = static_cast<int>(s.vocab_size);
-  // The profile says which schedule the skinny GEMM's LM head took (LMRT_TM_GEMV_DYNAMIC, LMRT_TM_GEMV_WARP_TURNS).
-  // Indexes the names below, by GemvTaking (the profile keeps the names' pointers).
-  const int taken = prof.enabled() && R <= gc.gemv_rows && gc.gemv_tiles_taken
-                        ? static_cast<int>(gemv_taking(V, H, gc.gemv_warp_turns))
-                        : 0;
+  // The profile says which schedule the skinny GEMM's LM head took (LMRT_TM_GEMV_DYNAMIC).
+  const bool lm_head_takes =
+      prof.enabled() && R <= gc.gemv_rows && gc.gemv_tiles_taken && gemv_takes_tiles(V, H);
   if (chain && rows_are_tokens && gemv_head_norm_) {
     // As the layers' GEMMs do, the chain's LM head forms the final norm of its rows itself: a kernel and its
     // boundary fewer a step.
     decode_gemv(model_->output, GemvInput::kRmsNorm, ws_.x, model_->norm, GemvOutput::kStoreF32, ws_.logits, R, V, H,
                 TimelineKind::kOther, 0);
-    static const char* const names[] = {"final norm + LM head", "final norm + LM head (tiles taken)",
-                                        "final norm + LM head (row pairs taken by warps)"};
-    prof.mark(stream_, names[taken]);
+    prof.mark(stream_, lm_head_takes ? "final norm + LM head (tiles taken)" : "final norm + LM head");
     check_cuda(cudaGetLastError(), "launching the LM head");
     return;
   }
@@ -998,8 +992,7 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
                       ws_.x_last, stream_);
   prof.mark(stream_, "final norm");
   gemm(gc, dt, ws_.x_last, model_->output, ws_.logits, R, V, H, /*y_fp32=*/true);
-  static const char* const names[] = {"LM head", "LM head (tiles taken)", "LM head (row pairs taken by warps)"};
-  prof.mark(stream_, names[taken]);
+  prof.mark(stream_, lm_head_takes ? "LM head (tiles taken)" : "LM head");
   check_cuda(cudaGetLastError(), "launching the LM head");
 }
 
@@ -1012,9 +1005,7 @@ void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const
   a.input = input, a.output = output, a.y = y, a.m = m, a.n = n, a.k = k;
   a.layer = static_cast<int>(layer), a.timeline_kind = static_cast<uint32_t>(kind);
   a.tiles_taken = gemv_tiles_taken();
-  a.warp_turns = gemv_warp_turns_;
   a.early_loads = gemv_early_;
-  a.early_l2_rounds = gemv_early_l2_rounds_;
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
   else

@@ -123,9 +123,7 @@ class GpuEngine final : public Engine {
   int gemv_chain_rows_ = 0;  // the most tokens a step may have to take the chain (0: the model's shapes do not suit it)
   bool gemv_rope_ = true;    // the chain's QKV GEMM applies RoPE and writes the KV pool itself (LMRT_TM_GEMV_ROPE)
   bool gemv_silu_ = true;    // the chain's gate/up GEMM applies SiLU-and-multiply itself (LMRT_TM_GEMV_SILU)
-  int gemv_warp_turns_ = 0;  // GemvArgs::warp_turns (LMRT_TM_GEMV_WARP_TURNS)
   bool gemv_early_ = true;   // the skinny GEMM loads its stores' and norm's inputs early (LMRT_TM_GEMV_EARLY)
-  int gemv_early_l2_rounds_ = 0;  // GemvArgs::early_l2_rounds (LMRT_TM_GEMV_EARLY_L2_ROUNDS)
   bool gemv_head_norm_ = true;  // the chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM)
   bool gemv_dynamic_ = true;  // the skinny GEMM's blocks take row tiles from a counter (LMRT_TM_GEMV_DYNAMIC)
   // L2 prefetch in the decode chain (kernels/l2_prefetch.cuh): the MiB that tensor-core attention's blocks ask for

@@ -200,8 +200,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
                            "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_HEAD_NORM", "LMRT_TM_L2_PREFETCH_MB",
-                           "LMRT_TM_L2_PREFETCH_TAIL", "LMRT_TM_GEMV_WARP_TURNS",
-                           "LMRT_TM_GEMV_EARLY_L2_ROUNDS"})
+                           "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -605,10 +604,6 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_L2_PREFETCH_MB", "1025"},
                                                        {"LMRT_TM_L2_PREFETCH_TAIL", "101"},
                                                        {"LMRT_TM_L2_PREFETCH_TAIL", "half"},
-                                                       {"LMRT_TM_GEMV_WARP_TURNS", "-1"},
-                                                       {"LMRT_TM_GEMV_WARP_TURNS", "1001"},
-                                                       {"LMRT_TM_GEMV_EARLY_L2_ROUNDS", "-1"},
-                                                       {"LMRT_TM_GEMV_EARLY_L2_ROUNDS", "65"},
                                                        {"LMRT_TM_LOOKAHEAD", "ahead"},
                                                        {"LMRT_TM_TIMELINE", "on"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
@@ -1062,28 +1057,6 @@ TEST(GpuEngine, TakenGemvTilesChangeNoBit) {
   expect_knob_paths(dir, "LMRT_TM_GEMV_DYNAMIC", "LM head (tiles taken)", "LM head (tiles taken)", "LM head");
 }
 
-// With LMRT_TM_GEMV_WARP_TURNS, a one-slice GEMM whose warps have that many row pairs each has every warp take its
-// own pairs from the counter: the same bits as the fixed schedule and as blocks taking tiles, and each launch again
-// leaves the counter at zero. This model's gate/up GEMM has 8192 pairs and its LM head 24576 (3.9 and 11.6 a warp
-// on 132 SMs' 2112 warps), so 3 puts both on it; 12 steps, eager and in decode graphs, one sequence and three.
-TEST(GpuEngine, WarpsTakingGemvRowPairsChangeNoBit) {
-  REQUIRE_GPU();
-  const fs::path dir = tiny_fp16_model("lmrt-gpu-gemv-warp-turns", 64, 8192, 49152, 14);
-  for (const Env& base : {Env{{"LMRT_TM_GEMV_DYNAMIC", "0"}}, Env{{"LMRT_TM_GEMV_DYNAMIC", "1"}}}) {
-    const SameBits count = same_bits_between(dir, base, {{"LMRT_TM_GEMV_WARP_TURNS", "3"}}, 12);
-    EXPECT_EQ(count.same, count.total) << base[0].second;
-    std::printf("[gpu-table] gemv row pairs taken by warps: %zu/%zu outputs bit-identical to %s (eager, graphs; "
-                "1 and 3 sequences)\n", count.same, count.total,
-                base[0].second[0] == '0' ? "the fixed schedule" : "blocks taking tiles");
-  }
-  // The LM head's profile name says the warps took its pairs (a bit-identity test alone would pass were they not).
-  const std::string on = profiled_kernels(dir, {{"LMRT_TM_GEMV_WARP_TURNS", "3"}});
-  EXPECT_NE(on.find("LM head (row pairs taken by warps)"), std::string::npos) << on;
-  const std::string off = profiled_kernels(dir, {{"LMRT_TM_GEMV_WARP_TURNS", "0"}});
-  EXPECT_EQ(off.find("taken by warps"), std::string::npos) << off;
-  fs::remove_all(dir);
-}
-
 namespace {
 
 // A qwen2 of random weights wide enough for several skinny-GEMM tiles a block (hidden 5120, q/k/v biases, two
@@ -1138,15 +1111,6 @@ TEST(GpuEngine, L2PrefetchChangesNoBit) {
       std::printf("[gpu-table] L2 prefetch %s MiB, tail %s%% on %s: %zu/%zu outputs bit-identical to none (eager, "
                   "graphs; 1 and 3 sequences)\n", on[0].second, on[1].second, dir.filename().c_str(), count.same,
                   count.total);
-    }
-  // The skinny GEMM's own early prefetch of its first tile's rounds (the wide model's K slices have up to five).
-  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", wide})
-    for (const char* rounds : {"1", "64"}) {
-      const SameBits count =
-          same_bits_between(dir, {{"LMRT_TM_GEMV_EARLY_L2_ROUNDS", "0"}}, {{"LMRT_TM_GEMV_EARLY_L2_ROUNDS", rounds}}, 8);
-      EXPECT_EQ(count.same, count.total) << dir;
-      std::printf("[gpu-table] early L2 rounds %s on %s: %zu/%zu outputs bit-identical to none\n", rounds,
-                  dir.filename().c_str(), count.same, count.total);
     }
   fs::remove_all(wide);
 }

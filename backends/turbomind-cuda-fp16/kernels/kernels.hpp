@@ -138,7 +138,6 @@ struct GemmContext {
   cudaStream_t stream;
   int gemv_rows;  // GEMMs of up to this many rows (at most kMaxGemvRows) take the skinny kernel; 0: none
   unsigned* gemv_tiles_taken = nullptr;  // GemvArgs::tiles_taken for them
-  int gemv_warp_turns = 0;               // GemvArgs::warp_turns for them
 };
 void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* y, int m, int n, int k,
           bool y_fp32 = false);
@@ -180,28 +179,18 @@ struct GemvArgs {
   // it, which evens out the SMs' unequal bandwidth; launches that share it must run one after another (one
   // stream). None: a fixed schedule. Either way the same arithmetic.
   unsigned* tiles_taken = nullptr;
-  // With tiles_taken: a GEMM of one K slice whose warps have at least this many row pairs each (and more than
-  // two) has each warp take its own pairs from the counter, with no barrier between its turns; 0: blocks take whole
-  // tiles where they have eight or more. Either way the same arithmetic.
-  int warp_turns = 0;
   // Loads early what a tile's stores and the norm read besides the weights (the residual, RoPE's inputs, the KV
   // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
   // they are used, after the last round. Either way the same bits.
   bool early_loads = true;
-  // Before the wait, each warp also asks L2 for this many rounds of its first tile's rows beyond the first one
-  // (which it loads into registers there), meant to stream while the previous kernel's last blocks leave HBM partly
-  // idle; it lost on the H200 (docs/benchmarks.md), so the engine gives 0: none. A hint: the same bits.
-  int early_l2_rounds = 0;
   // Issued by each block after its last tile, a share each: what the next kernel streams first, fetched into L2
   // while the GEMM's last blocks leave HBM partly idle (gemv_l2_prefetch). None: nothing.
   L2Prefetch prefetch_after{};
 };
 bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t stream);
-// How the blocks of an N x K product launched with GemvArgs::tiles_taken (and `warp_turns`) share its rows on this
-// device: a fixed share each, tiles taken by blocks (eight or more tiles a block: the LM heads), or row pairs taken
-// by warps (GemvArgs::warp_turns).
-enum class GemvTaking : int { kFixed, kBlocks, kWarps };
-GemvTaking gemv_taking(int n, int k, int warp_turns);
+// Whether the blocks of an N x K product launched with GemvArgs::tiles_taken take their tiles from it on this
+// device (eight or more tiles a block: the LM heads) rather than keep a fixed share.
+bool gemv_takes_tiles(int n, int k);
 // What a skinny GEMM of W (N x K) streams first: the first `fraction` (0 to 1) of every K slice its warps read, in
 // whole rounds of a warp's loads; all of W for 1. Empty for 0.
 L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction);

@@ -13,7 +13,6 @@ void gemm(const GemmContext& ctx, DType dt, const void* x, const void* w, void* 
     a.x = x, a.y = y, a.m = m, a.n = n, a.k = k;
     a.output = y_fp32 ? GemvOutput::kStoreF32 : GemvOutput::kStore;
     a.tiles_taken = ctx.gemv_tiles_taken;
-    a.warp_turns = ctx.gemv_warp_turns;
     if (launch_gemv(dt, w, a, ctx.stream)) return;
   }
   const cudaDataType_t ab = dt == DType::kF16 ? CUDA_R_16F : CUDA_R_16BF;

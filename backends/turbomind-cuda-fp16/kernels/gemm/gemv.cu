@@ -57,13 +57,6 @@ __device__ __forceinline__ void load_round(uint4 (&wv)[kRows][kUnroll], const ui
     }
 }
 
-// Rounds 1 to `rounds` of a warp's row slice of `len` pieces (round 0 is in registers), asked of L2 (a hint).
-__device__ __forceinline__ void prefetch_next_rounds(const uint4* row, int len, int rounds) {
-  constexpr int kRound = 32 * kUnroll, kMost = static_cast<int>(kL2PrefetchPiece / 16);
-  const int end = min(len, (rounds + 1) * kRound);
-  for (int p = kRound; p < end; p += kMost) prefetch_l2(row + p, static_cast<uint32_t>(min(end - p, kMost)) * 16);
-}
-
 // Whether the norm weights have room in shared memory beside the staged X (they are then copied there before the
 // wait, and the norm's second pass does not wait on their load; GemvArgs::early_loads).
 __host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
@@ -208,7 +201,7 @@ struct TileStoreInputs {
 // serves a tile changes no arithmetic.
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
-    gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits, unsigned takes, bool by_warp) {
+    gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits, unsigned takes) {
   extern __shared__ __align__(16) unsigned char stage_bytes[];
   __shared__ float slice_sum[kWarps][kRows][M];
   __shared__ int taken[2];  // with a.tiles_taken: turn i's next tile, in taken[i % 2]
@@ -217,15 +210,13 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   const int n = a.n, k = a.k, pieces = k / 8;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int slice = warp % splits, pairs = kWarps / splits;
-  // by_warp (one slice): a unit is one warp's row pair, and each warp serves and takes its own.
-  const int rows_per_tile = by_warp ? kRows : pairs * kRows, tiles = (n + rows_per_tile - 1) / rows_per_tile;
-  const int stride = by_warp ? static_cast<int>(gridDim.x) * kWarps : static_cast<int>(gridDim.x);
+  const int rows_per_tile = pairs * kRows, tiles = (n + rows_per_tile - 1) / rows_per_tile;
   const int slice_len = (pieces + splits - 1) / splits;
   const int p_begin = min(pieces, slice * slice_len), p_end = min(pieces, p_begin + slice_len);
   const int len = p_end - p_begin, rounds = (len + 32 * kUnroll - 1) / (32 * kUnroll);
   // This warp's first row in tile t, and its row pointers there. For kRopeKv, row 2p + r is row i + r * half of
   // head h, where p = h * half + i: a warp's two rows are a rotate-half pair.
-  auto first_row = [&](int t) { return t * rows_per_tile + (by_warp ? 0 : (warp / splits) * kRows); };
+  auto first_row = [&](int t) { return t * rows_per_tile + (warp / splits) * kRows; };
   auto weight_row = [&](int row) {
     if constexpr (OUT == GemvOutput::kRopeKv) {
       const int half = a.kv.head_dim / 2, p = row >> 1, h = p / half;
@@ -242,14 +233,11 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
     for (int r = 0; r < kRows; ++r)
       wr[r] = reinterpret_cast<const uint4*>(w + static_cast<size_t>(weight_row(min(n0 + r, n - 1))) * k) + p_begin;
   };
-  int tile = by_warp ? static_cast<int>(blockIdx.x) * kWarps + warp : static_cast<int>(blockIdx.x);
+  int tile = blockIdx.x;
   const uint4* wr[kRows];
   aim(tile, wr);
   uint4 wv[kRows][kUnroll];
-  if (first_row(tile) < n) {
-    load_round(wv, wr, lane, len);
-    if (a.early_l2_rounds > 0 && lane < kRows) prefetch_next_rounds(lane == 0 ? wr[0] : wr[1], len, a.early_l2_rounds);
-  }
+  if (first_row(tile) < n) load_round(wv, wr, lane, len);
   // Lane 0 of a tile's first slice stores its rows. Its inputs load early for one row only: held through the
   // rounds, those of more rows spill registers.
   const bool stores = lane == 0 && slice == 0, early = a.early_loads && M == 1;
@@ -277,16 +265,15 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   // counter's round trip hides behind a tile's loads; the barrier at each turn's start orders each slot's write
   // after its last read. A block of L turns takes L - 1 times, the last one past the end: `takes` = tiles - blocks
   // in all, and atomicInc wraps the counter back to zero at the last, ready for the next launch.
-  // By warp, lane 0 of each warp takes, and the turn's end hands the value to its lanes (`held`): no barrier.
   unsigned* const counter = takes ? a.tiles_taken : nullptr;
-  int took = 0, next_tile = 0, held = 0;
+  int took = 0, next_tile = 0;
   for (int turn = 0; tile < tiles; ++turn, tile = next_tile) {
-    if (counter && !by_warp && turn > 0) __syncthreads();
+    if (counter && turn > 0) __syncthreads();
     const int n0 = first_row(tile);
     const bool active = n0 < n;
-    next_tile = counter && turn > 0 ? (by_warp ? held : taken[turn & 1]) : tile + stride;
-    if (counter && (by_warp ? lane : threadIdx.x) == 0 && next_tile < tiles)
-      took = 2 * stride + static_cast<int>(atomicInc(counter, takes - 1));
+    next_tile = counter && turn > 0 ? taken[turn & 1] : tile + static_cast<int>(gridDim.x);
+    if (counter && threadIdx.x == 0 && next_tile < tiles)
+      took = static_cast<int>(2 * gridDim.x + atomicInc(counter, takes - 1));
     const bool next_active = next_tile < tiles && first_row(next_tile) < n;
     if (early && stores && active) {
       if (turn > 0) in.load_before_wait(a, n0);
@@ -331,8 +318,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
       wr[r] = wr_next[r];
-    if (counter && by_warp) held = __shfl_sync(0xffffffffu, took, 0);
-    else if (counter && threadIdx.x == 0) taken[(turn + 1) & 1] = took;
+    if (counter && threadIdx.x == 0) taken[(turn + 1) & 1] = took;
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
 #pragma unroll
@@ -470,30 +456,23 @@ struct Schedule {
   // Tiles are taken from a counter only by GEMMs of many tiles a block (the LM head): those of four or six (the
   // gate/up GEMMs) lost more to the barrier a turn than they gained (internlm2-1_8b's: 18.7 us against 18.1).
   bool takes_tiles;
-  // With GemvArgs::warp_turns: the GEMM's warps take row pairs one by one (tiles are then pairs, on every slot).
-  bool by_warp;
 };
-Schedule schedule(int n, int k, int warp_turns = 0) {
+Schedule schedule(int n, int k) {
   const int resident = kResidentBlocksPerSm * sm_count();
   const int splits = k_splits(n, k, resident), rows_per_tile = kRows * kWarps / splits;
   const int tiles = (n + rows_per_tile - 1) / rows_per_tile;
   const int per_block = (tiles + resident - 1) / resident;
   const int blocks = (tiles + per_block - 1) / per_block;
-  const int pairs = (n + kRows - 1) / kRows, warps = resident * kWarps;
-  if (warp_turns > 0 && splits == 1 && pairs >= warp_turns * warps && pairs > 2 * warps)
-    return {splits, pairs, resident, true, true};
-  return {splits, tiles, blocks, per_block >= kMinTakenTurns && tiles > 2 * blocks, false};
+  return {splits, tiles, blocks, per_block >= kMinTakenTurns && tiles > 2 * blocks};
 }
 
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
   prepare<T, M, IN, OUT>();
-  const Schedule s = schedule(a.n, a.k, a.tiles_taken ? a.warp_turns : 0);
-  // Every block (warp) serves a first tile and takes once for each later one, the last take past the end.
-  const int servers = s.by_warp ? s.blocks * kWarps : s.blocks;
-  const unsigned takes = a.tiles_taken && s.takes_tiles ? static_cast<unsigned>(s.tiles - servers) : 0;
+  const Schedule s = schedule(a.n, a.k);
+  const unsigned takes = a.tiles_taken && s.takes_tiles ? static_cast<unsigned>(s.tiles - s.blocks) : 0;
   launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(s.blocks), dim3(kThreads), staged_x_bytes(a), stream,
-                static_cast<const T*>(w), a, s.splits, takes, s.by_warp);
+                static_cast<const T*>(w), a, s.splits, takes);
 }
 
 // The pairings the engine uses; M rounds up to 1, 2, 4 or 8 (the kernel skips rows past a.m, and a row's sum does
@@ -561,11 +540,7 @@ bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream
   return launched;
 }
 
-GemvTaking gemv_taking(int n, int k, int warp_turns) {
-  if (n <= 0 || k <= 0) return GemvTaking::kFixed;
-  const Schedule s = schedule(n, k, warp_turns);
-  return s.by_warp ? GemvTaking::kWarps : s.takes_tiles ? GemvTaking::kBlocks : GemvTaking::kFixed;
-}
+bool gemv_takes_tiles(int n, int k) { return n > 0 && k > 0 && schedule(n, k).takes_tiles; }
 
 L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction) {
   if (n <= 0 || k <= 0) return {};
