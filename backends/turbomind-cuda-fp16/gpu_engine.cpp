@@ -69,7 +69,6 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   const std::string rows_range = "an integer in [1, " + std::to_string(kMaxGemvRows) + "]";
   read_env_int("LMRT_TM_GEMV_ROWS", 1, kMaxGemvRows, 1, rows_range.c_str(), gemv_rows_);
   read_env_flag("LMRT_TM_ATTENTION_SPLIT", attention_split_);
-  read_env_int("LMRT_TM_ATTENTION_UNSPLIT_KEYS", 0, 1L << 20, 1, "an integer in [0, 1048576]", attention_unsplit_keys_);
   read_env_flag("LMRT_TM_CUDA_GRAPHS", graphs_enabled_);
   read_env_flag("LMRT_TM_GEMV", gemv_enabled_);
   read_env_flag("LMRT_TM_GEMV_ROPE", gemv_rope_);
@@ -382,11 +381,6 @@ int GpuEngine::graph_slots(uint32_t bucket, uint32_t max_chunks) const {
   return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(want, max_chunks)));
 }
 
-int GpuEngine::graph_slots_for(uint32_t bucket, uint32_t max_keys) const {
-  const int most = graph_slots(bucket, graph_max_chunks_);
-  return most == 1 || max_keys <= static_cast<uint32_t>(attention_unsplit_keys_) ? 0 : most;
-}
-
 // The split buckets' partials: a row per chunk of the longest session for each sequence of the largest split bucket.
 uint64_t GpuEngine::graph_partials_bytes(uint32_t max_session_len) const {
   if (max_session_len == 0) return 0;
@@ -402,19 +396,20 @@ size_t GpuEngine::partial_row_bytes() const {
   return size_t(s.num_heads) * attention_partial_floats(static_cast<int>(s.head_dim)) * sizeof(float);
 }
 
-const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket, int slots) {
-  auto it = graph_attention_.find({bucket, slots});
+const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket) {
+  auto it = graph_attention_.find(bucket);
   if (it != graph_attention_.end()) return it->second;
   GraphAttention ga;
+  ga.slots = graph_slots(bucket, graph_max_chunks_);
   std::vector<AttentionWork> work;
   std::vector<AttentionSplit> splits;
   const int32_t rows = static_cast<int32_t>(graph_max_chunks_);
   for (int32_t i = 0; i < static_cast<int32_t>(bucket); ++i) {
-    if (slots == 0) {
+    if (ga.slots == 1) {
       work.push_back({i, -1, 0, 1});
       continue;
     }
-    for (int32_t c = 0; c < slots; ++c) work.push_back({i, c, i * rows, slots});
+    for (int32_t c = 0; c < ga.slots; ++c) work.push_back({i, c, i * rows, ga.slots});
     splits.push_back({i, i * rows, rows});
   }
   ga.num_items = static_cast<int>(work.size());
@@ -426,7 +421,7 @@ const GpuEngine::GraphAttention& GpuEngine::graph_attention(uint32_t bucket, int
   if (sb)
     check_cuda(cudaMemcpy(ga.work.as<char>() + wb, splits.data(), sb, cudaMemcpyHostToDevice),
                "uploading a decode graph's attention work");
-  return graph_attention_.emplace(std::make_pair(bucket, slots), std::move(ga)).first->second;
+  return graph_attention_.emplace(bucket, std::move(ga)).first->second;
 }
 
 void GpuEngine::step(const lmrt_step_batch& batch, lmrt_token_logprobs* outputs) {
@@ -711,13 +706,11 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
 
   point_at(d_graph_meta_.as<char>(), g);
   sp_.fed_rows = reinterpret_cast<const int32_t*>(d_graph_meta_.as<char>() + g.fed_rows);
-  const int32_t max_pos = *std::max_element(token_pos.begin(), token_pos.end());
-  const int slots = graph_slots_for(B, static_cast<uint32_t>(max_pos) + 1);
-  const GraphAttention& ga = graph_attention(B, slots);
+  const GraphAttention& ga = graph_attention(B);
   sp_.attention_work = ga.work.as<const AttentionWork>();
   sp_.attention_splits = reinterpret_cast<const AttentionSplit*>(sp_.attention_work + ga.num_items);
 
-  cudaGraphExec_t exec = graphs_.find(B, slots, buffer_epoch_);
+  cudaGraphExec_t exec = graphs_.find(B, buffer_epoch_);
   if (!exec) {
     AttentionPlan plan;
     plan.num_groups = static_cast<int>(B);
@@ -748,7 +741,7 @@ bool GpuEngine::step_with_graph(const std::vector<int32_t>& tokens, const std::v
                                    (failure.empty() ? std::string(cudaGetErrorString(ce != cudaSuccess ? ce : ie)) : failure));
       return false;  // nothing ran during the capture: the caller runs the step eagerly
     }
-    graphs_.put(B, slots, buffer_epoch_, exec);
+    graphs_.put(B, buffer_epoch_, exec);
   }
   if (timeline_)
     check_cuda(cudaMemsetAsync(timeline_view_.cursor, 0, sizeof(unsigned), stream_), "clearing the step timeline");
@@ -807,12 +800,8 @@ bool GpuEngine::prepare_guess(const lmrt_step_batch& batch) {
   const uint32_t max_len = query_ ? query_->max_session_len : 0;
   for (uint32_t i = 0; i < S; ++i)
     if (!DecodeGuess::guessable(batch.seqs[i], block_seq_len_, graph_table_cap_, max_len)) return false;
-  uint32_t max_keys = 0;  // the guess's positions are one on: its longest sequence sees pos + 1 keys
-  for (uint32_t i = 0; i < S; ++i) max_keys = std::max(max_keys, batch.seqs[i].start_pos + batch.seqs[i].num_tokens + 1);
-  const int slots = graph_slots_for(DecodeGraphs::bucket(S), max_keys);
-  if (!graphs_.find(DecodeGraphs::bucket(S), slots, buffer_epoch_)) return false;
+  if (!graphs_.find(DecodeGraphs::bucket(S), buffer_epoch_)) return false;
   next_guess_.clear();
-  next_guess_slots_ = slots;
   std::vector<int32_t> tokens(S, 0), token_pos, tables, table_offset;
   std::vector<double> seq_base;
   std::vector<SampleRow> rows;
@@ -835,7 +824,7 @@ bool GpuEngine::prepare_guess(const lmrt_step_batch& batch) {
 // the caller fills in next_guess_'s tokens and starts it once it has them. False when the graph went stale.
 bool GpuEngine::launch_guess(const lmrt_token_logprobs* outputs) {
   const uint32_t S = static_cast<uint32_t>(next_guess_.size());
-  cudaGraphExec_t exec = graphs_.find(DecodeGraphs::bucket(S), next_guess_slots_, buffer_epoch_);
+  cudaGraphExec_t exec = graphs_.find(DecodeGraphs::bucket(S), buffer_epoch_);
   if (!exec) return false;  // this step reallocated a buffer the graphs point into
   const MetaLayout g = graph_meta_layout(DecodeGraphs::bucket(S), graph_table_cap_);
   const int b = guess_buffer_;

@@ -145,26 +145,19 @@ class GpuEngine final : public Engine {
   // Decode steps replayed from CUDA graphs (LMRT_TM_CUDA_GRAPHS, decode_graph.hpp).
   bool graphs_enabled_ = true;
   DecodeGraphs graphs_;
-  // A graph's attention work: each token's chunks dealt over `slots` blocks (0: a block a token, no split), one
-  // graph per bucket and slot count.
+  // A bucket's attention work: each token's chunks dealt over `slots` blocks (1: no split), fixed per bucket.
   struct GraphAttention {
-    int num_items = 0, num_splits = 0;
+    int slots = 1, num_items = 0, num_splits = 0;
     DeviceBuffer work;  // AttentionWork[num_items] then AttentionSplit[num_splits]
   };
-  std::map<std::pair<uint32_t, int>, GraphAttention> graph_attention_;
-  // Decode graphs whose longest sequence sees at most this many keys give each token one attention block, unsplit
-  // (LMRT_TM_ATTENTION_UNSPLIT_KEYS; 0: split buckets always split).
-  int attention_unsplit_keys_ = 0;
+  std::map<uint32_t, GraphAttention> graph_attention_;
   uint32_t graph_max_chunks_ = 0;  // attention chunks of the longest session
   DeviceBuffer graph_partials_;    // the split buckets' partials: [bucket][max chunks] partial rows
   uint32_t graph_chunks(uint32_t max_session_len) const;
   int graph_slots(uint32_t bucket, uint32_t max_chunks) const;
-  // The slot count of a step of `bucket` whose longest sequence sees `max_keys` keys: graph_slots' most, or 0 (no
-  // split) where the bucket does not split or the keys are at most attention_unsplit_keys_.
-  int graph_slots_for(uint32_t bucket, uint32_t max_keys) const;
   uint64_t graph_partials_bytes(uint32_t max_session_len) const;
   size_t partial_row_bytes() const;  // one chunk's partials of every head: [heads][attention_partial_floats(head_dim)]
-  const GraphAttention& graph_attention(uint32_t bucket, int slots);
+  const GraphAttention& graph_attention(uint32_t bucket);
   uint64_t buffer_epoch_ = 0;      // bumped when a buffer a graph points into is reallocated
   uint32_t graph_table_cap_ = 0;   // block-table entries per sequence in the graph metadata (0: no graphs)
   int32_t scratch_block_ = -1;     // the KV block beyond the pool that padding rows write into
@@ -198,7 +191,6 @@ class GpuEngine final : public Engine {
   } lookahead_;
   DecodeGuess guess_;                  // the guess in flight
   std::vector<GuessedSeq> next_guess_;  // the next one, prepared
-  int next_guess_slots_ = 0;            // its graph's attention slots (graph_slots_for)
   // Guesses' graph metadata, in turn: the next is laid out while the one in flight may still be uploading from the
   // other (and the step itself lays out in h_graph_meta_).
   PinnedBuffer h_guess_meta_[2];
