@@ -83,8 +83,9 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   bool tensor_cores = true;
   read_env_flag("LMRT_TM_ATTENTION_TENSOR_CORES", tensor_cores);
   read_env_int("LMRT_TM_LOOKAHEAD", 0, 2, 1, "0, 1 or 2", lookahead_.mode);
-  bool timeline = false;
-  read_env_flag("LMRT_TM_TIMELINE", timeline);
+  int timeline_level = 0;  // 2: the GEMMs' end marks without their barrier (kernels/timeline.cuh)
+  read_env_int("LMRT_TM_TIMELINE", 0, 2, 1, "0, 1 or 2", timeline_level);
+  const bool timeline = timeline_level > 0;
   if (timeline && !bind_timeline(Timeline{}))
     throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_TIMELINE=1 needs a build with the timeline's "
                                           "marks (cmake -DLMRT_TM_TIMELINE=ON)");
@@ -169,7 +170,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
     constexpr unsigned kEvents = 1u << 18;  // a step's blocks: some 300 a kernel, 5 kernels a layer
     timeline_events_.allocate(256 + size_t(kEvents) * sizeof(TimelineEvent), "the step timeline");
     timeline_view_ = {timeline_events_.as<unsigned>(), kEvents,
-                      reinterpret_cast<TimelineEvent*>(timeline_events_.as<char>() + 256)};
+                      reinterpret_cast<TimelineEvent*>(timeline_events_.as<char>() + 256), timeline_level == 1 ? 1u : 0u};
     bind_timeline(timeline_view_);
     timeline_ = std::make_unique<StepTimeline>();
   }

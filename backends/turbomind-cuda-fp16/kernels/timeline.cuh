@@ -30,11 +30,14 @@ struct TimelineEvent {
   uint32_t tail_cycles = 0;
 };
 
-// Where the marks go: `capacity` events; *cursor counts them (reset it before a step).
+// Where the marks go: `capacity` events; *cursor counts them (reset it before a step). `barrier`: a GEMM block's end
+// mark waits for all its threads (1); 0 (LMRT_TM_TIMELINE=2) leaves the block's exit as in other builds, its end
+// then thread 0's, for what depends on how blocks leave (programmatic launch's overlap).
 struct Timeline {
   unsigned* cursor = nullptr;
   unsigned capacity = 0;
   TimelineEvent* events = nullptr;
+  unsigned barrier = 1;
 };
 
 // Points every instrumented kernel at `t` (an empty Timeline: record nothing). False in builds without the marks.
@@ -87,7 +90,7 @@ struct TimelineMark {
   __device__ __forceinline__ void work_done() { done = timeline_now(); }
   // At a point every thread of the block reaches.
   __device__ __forceinline__ void block_end(TimelineKind kind, int layer) const {
-    __syncthreads();
+    if (g_timeline.barrier) __syncthreads();
     record(kind, layer);
   }
   __device__ __forceinline__ void record(TimelineKind kind, int layer) const {
