@@ -87,7 +87,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_int("LMRT_TM_TIMELINE", 0, 2, 1, "0, 1 or 2", timeline_level);
   const bool timeline = timeline_level > 0;
   if (timeline && !bind_timeline(Timeline{}))
-    throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_TIMELINE=1 needs a build with the timeline's "
+    throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_TIMELINE=1 (or 2) needs a build with the timeline's "
                                           "marks (cmake -DLMRT_TM_TIMELINE=ON)");
   if (timeline && rank_.num_ranks > 1)
     throw Error(LMRT_STATUS_CONFIG_ERROR, "turbomind-cuda-fp16: LMRT_TM_TIMELINE=1 is for one GPU, not tp " +

@@ -606,6 +606,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_L2_PREFETCH_TAIL", "half"},
                                                        {"LMRT_TM_LOOKAHEAD", "ahead"},
                                                        {"LMRT_TM_TIMELINE", "on"},
+                                                       {"LMRT_TM_TIMELINE", "3"},
                                                        {"LMRT_TM_ATTENTION_CHUNK", "2097216"}};
   for (const auto& [name, value] : cases) {
     setenv(name, value, 1);
