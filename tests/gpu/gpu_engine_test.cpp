@@ -199,7 +199,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
-                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_HEAD_NORM", "LMRT_TM_L2_PREFETCH_MB",
+                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_HEAD_NORM", "LMRT_TM_L2_PREFETCH_MB",
                            "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
@@ -599,6 +599,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_SILU", "2"},
                                                        {"LMRT_TM_GEMV_DYNAMIC", "2"},
                                                        {"LMRT_TM_GEMV_EARLY", "2"},
+                                                       {"LMRT_TM_GEMV_STAGE_X", "staged"},
                                                        {"LMRT_TM_GEMV_HEAD_NORM", "on"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "-1"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "1025"},
@@ -1088,6 +1089,23 @@ TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
     const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_EARLY", 8);
     EXPECT_EQ(count.same, count.total) << dir;
     std::printf("[gpu-table] gemv inputs loaded early %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
+                "sequences)\n", dir.filename().c_str(), count.same, count.total);
+  }
+  fs::remove_all(wide);
+}
+
+// The skinny GEMM copying a plain X (the output GEMM's attention rows, the down GEMM's SiLU products) into shared
+// memory after its wait (LMRT_TM_GEMV_STAGE_X=1, the default) multiplies the same values in the same order as
+// reading them through L1 in the rounds: the same outputs, eager and in decode graphs, at one and at three
+// sequences; on the wide qwen2 the output GEMM's blocks serve three tiles from one staged X.
+TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {
+  REQUIRE_GPU();
+  const fs::path wide = write_wide_qwen2("lmrt-gpu-gemv-stage-x", 13);
+  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
+                              fixtures_dir() / "tiny-internlm2", wide}) {
+    const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_STAGE_X", 8);
+    EXPECT_EQ(count.same, count.total) << dir;
+    std::printf("[gpu-table] plain gemv input staged %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
                 "sequences)\n", dir.filename().c_str(), count.same, count.total);
   }
   fs::remove_all(wide);

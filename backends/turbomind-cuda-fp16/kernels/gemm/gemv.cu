@@ -4,7 +4,8 @@
 // piece of every activation row, so W is read once whatever M is. The sum for one (m, n) runs in the same order
 // for every M and every pairing of rows, so a token's result does not depend on its batch.
 // Weights do not change during a step, so the first round of them is loaded before the kernel waits for the
-// previous one (kernels/launch.cuh); the norm or SiLU that forms X runs per block into shared memory after it.
+// previous one (kernels/launch.cuh); the norm or SiLU that forms X runs per block into shared memory after it, and
+// a plain X is copied there (GemvArgs::stage_plain_x).
 #include "../activation/silu_mul.cuh"
 #include "../common.cuh"
 #include "../l2_prefetch.cuh"
@@ -62,6 +63,10 @@ __device__ __forceinline__ void load_round(uint4 (&wv)[kRows][kUnroll], const ui
 __host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
   return a.early_loads && a.input == GemvInput::kRmsNorm &&
          static_cast<size_t>(a.m + 1) * a.k * 2 <= kMaxGemvStageBytes;
+}
+// Whether a kPlain X is copied into shared memory after the wait (GemvArgs::stage_plain_x).
+__host__ __device__ inline bool plain_x_staged(const GemvArgs& a) {
+  return a.stage_plain_x && a.input == GemvInput::kPlain && static_cast<size_t>(a.m) * a.k * 2 <= kMaxGemvStageBytes;
 }
 // The norm weights' copy into `dst` ([K]), by the threads that read each piece in stage_rms_norm.
 template <class T>
@@ -250,7 +255,17 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   griddep_enter();
   mark.release();
   const T* x = static_cast<const T*>(a.x);
-  if constexpr (IN != GemvInput::kPlain) {
+  const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged(a);
+  if constexpr (IN == GemvInput::kPlain) {
+    if (x_in_shared) {
+      T* stage = reinterpret_cast<T*>(stage_bytes);
+      for (int i = threadIdx.x * 8; i < a.m * k; i += kThreads * 8) copy16_async(stage + i, x + i, true);
+      copy_commit();
+      copy_wait_own();
+      __syncthreads();
+      x = stage;
+    }
+  } else {
     T* stage = reinterpret_cast<T*>(stage_bytes);
     if constexpr (IN == GemvInput::kRmsNorm)
       stage_rms_norm<T, M>(a, norm_weight_staged(a) ? norm_weight : static_cast<const T*>(a.norm_weight), stage);
@@ -304,7 +319,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
           for (int m = 0; m < M; ++m) {
             if (m >= a.m) break;
             const uint4* xp = reinterpret_cast<const uint4*>(x + static_cast<size_t>(m) * k) + p_begin + p;
-            const uint4 xv = IN == GemvInput::kPlain ? __ldg(xp) : *xp;
+            const uint4 xv = x_in_shared ? *xp : __ldg(xp);
 #pragma unroll
             for (int r = 0; r < kRows; ++r) acc[r][m] = dot8<T>(wv[r][u], xv, acc[r][m]);
           }
@@ -430,19 +445,18 @@ int sm_count() {
 
 // X, and the norm weights when they are staged too.
 size_t staged_x_bytes(const GemvArgs& a) {
-  if (a.input == GemvInput::kPlain) return 0;
+  if (a.input == GemvInput::kPlain) return plain_x_staged(a) ? static_cast<size_t>(a.m) * a.k * 2 : 0;
   return static_cast<size_t>(a.m + (norm_weight_staged(a) ? 1 : 0)) * a.k * 2;
 }
 
 // Loads the kernel (CUDA loads modules lazily, at a kernel's first launch, which would otherwise fall in whichever
-// step first has that row count) and lets a staged one use kMaxGemvStageBytes.
+// step first has that row count) and lets it stage up to kMaxGemvStageBytes.
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 bool prepare() {
   static const bool ok = [] {
     cudaFuncAttributes attrs;
     bool good = cudaFuncGetAttributes(&attrs, gemv_kernel<T, M, IN, OUT>) == cudaSuccess;
-    if (IN != GemvInput::kPlain)
-      good = good && cudaFuncSetAttribute(gemv_kernel<T, M, IN, OUT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    good = good && cudaFuncSetAttribute(gemv_kernel<T, M, IN, OUT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(kMaxGemvStageBytes)) == cudaSuccess;
     return good;
   }();
