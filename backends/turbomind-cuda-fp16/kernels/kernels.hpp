@@ -183,10 +183,11 @@ struct GemvArgs {
   // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
   // they are used, after the last round. Either way the same bits.
   bool early_loads = true;
-  // kPlain: X is copied into shared memory after the wait (where it fits in kMaxGemvStageBytes), so that a round's
-  // FMAs read it from there rather than from L2, where each round's first touch queued behind the weight stream.
-  // Off: read through L1 in the rounds. Either way the same bits.
-  bool stage_plain_x = true;
+  // kPlain: X is copied into shared memory after the wait where a warp's K slice is at least this many rounds (and X
+  // fits in kMaxGemvStageBytes), so that a round's FMAs read it from there rather than from L2, where each round's
+  // first touch queued behind the weight stream; the copy's round trip pays off only over several rounds. 0: read
+  // through L1 in the rounds. Either way the same bits.
+  int stage_plain_x_rounds = 5;
   // Issued by each block after its last tile, a share each: what the next kernel streams first, fetched into L2
   // while the GEMM's last blocks leave HBM partly idle (gemv_l2_prefetch). None: nothing.
   L2Prefetch prefetch_after{};

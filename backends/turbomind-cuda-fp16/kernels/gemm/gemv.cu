@@ -64,9 +64,16 @@ __host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
   return a.early_loads && a.input == GemvInput::kRmsNorm &&
          static_cast<size_t>(a.m + 1) * a.k * 2 <= kMaxGemvStageBytes;
 }
-// Whether a kPlain X is copied into shared memory after the wait (GemvArgs::stage_plain_x).
-__host__ __device__ inline bool plain_x_staged(const GemvArgs& a) {
-  return a.stage_plain_x && a.input == GemvInput::kPlain && static_cast<size_t>(a.m) * a.k * 2 <= kMaxGemvStageBytes;
+// Whether a kPlain X is copied into shared memory after the wait (GemvArgs::stage_plain_x_rounds), for K slices of
+// `slice_rounds` rounds of a warp's loads.
+__host__ __device__ inline bool plain_x_staged(const GemvArgs& a, int slice_rounds) {
+  return a.input == GemvInput::kPlain && a.stage_plain_x_rounds > 0 && slice_rounds >= a.stage_plain_x_rounds &&
+         static_cast<size_t>(a.m) * a.k * 2 <= kMaxGemvStageBytes;
+}
+// The rounds of a warp's loads in one K slice of `splits`: the same for every warp of a GEMM.
+__host__ __device__ inline int slice_rounds(int k, int splits) {
+  const int slice_len = (k / 8 + splits - 1) / splits;
+  return (slice_len + 32 * kUnroll - 1) / (32 * kUnroll);
 }
 // The norm weights' copy into `dst` ([K]), by the threads that read each piece in stage_rms_norm.
 template <class T>
@@ -255,7 +262,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   griddep_enter();
   mark.release();
   const T* x = static_cast<const T*>(a.x);
-  const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged(a);
+  const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged(a, slice_rounds(k, splits));
   if constexpr (IN == GemvInput::kPlain) {
     if (x_in_shared) {
       T* stage = reinterpret_cast<T*>(stage_bytes);
@@ -443,9 +450,10 @@ int sm_count() {
   return count;
 }
 
-// X, and the norm weights when they are staged too.
-size_t staged_x_bytes(const GemvArgs& a) {
-  if (a.input == GemvInput::kPlain) return plain_x_staged(a) ? static_cast<size_t>(a.m) * a.k * 2 : 0;
+// X, and the norm weights when they are staged too, for K slices of `splits`.
+size_t staged_x_bytes(const GemvArgs& a, int splits) {
+  if (a.input == GemvInput::kPlain)
+    return plain_x_staged(a, slice_rounds(a.k, splits)) ? static_cast<size_t>(a.m) * a.k * 2 : 0;
   return static_cast<size_t>(a.m + (norm_weight_staged(a) ? 1 : 0)) * a.k * 2;
 }
 
@@ -485,7 +493,7 @@ void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
   prepare<T, M, IN, OUT>();
   const Schedule s = schedule(a.n, a.k);
   const unsigned takes = a.tiles_taken && s.takes_tiles ? static_cast<unsigned>(s.tiles - s.blocks) : 0;
-  launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(s.blocks), dim3(kThreads), staged_x_bytes(a), stream,
+  launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(s.blocks), dim3(kThreads), staged_x_bytes(a, s.splits), stream,
                 static_cast<const T*>(w), a, s.splits, takes);
 }
 
@@ -534,7 +542,7 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 
 
 bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream) {
   if (a.m < 1 || a.m > kMaxGemvRows || a.n <= 0 || a.k <= 0 || a.k % 8 != 0 || !aligned16(w) || !a.y) return false;
-  if (staged_x_bytes(a) > kMaxGemvStageBytes) return false;
+  if (a.input != GemvInput::kPlain && staged_x_bytes(a, 1) > kMaxGemvStageBytes) return false;
   if (a.output == GemvOutput::kSiluMulStore && a.n % 2 != 0) return false;
   if (a.output == GemvOutput::kRopeKv &&
       (a.kv.head_dim < 2 || a.kv.head_dim % 2 != 0 || a.n % a.kv.head_dim != 0 ||
