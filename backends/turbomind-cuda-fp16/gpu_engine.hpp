@@ -124,8 +124,8 @@ class GpuEngine final : public Engine {
   bool gemv_rope_ = true;    // the chain's QKV GEMM applies RoPE and writes the KV pool itself (LMRT_TM_GEMV_ROPE)
   bool gemv_silu_ = true;    // the chain's gate/up GEMM applies SiLU-and-multiply itself (LMRT_TM_GEMV_SILU)
   bool gemv_early_ = true;   // the skinny GEMM loads its stores' and norm's inputs early (LMRT_TM_GEMV_EARLY)
-  // The skinny GEMM copies a plain X into shared memory for K slices of this many rounds or more (LMRT_TM_GEMV_STAGE_X).
-  int gemv_stage_x_rounds_ = 5;
+  // Where the skinny GEMM copies a plain X into shared memory (LMRT_TM_GEMV_STAGE_X).
+  GemvStagePlainX gemv_stage_x_ = GemvStagePlainX::kLongRows;
   bool gemv_head_norm_ = true;  // the chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM)
   bool gemv_dynamic_ = true;  // the skinny GEMM's blocks take row tiles from a counter (LMRT_TM_GEMV_DYNAMIC)
   // L2 prefetch in the decode chain (kernels/l2_prefetch.cuh): the MiB that tensor-core attention's blocks ask for

@@ -600,7 +600,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_DYNAMIC", "2"},
                                                        {"LMRT_TM_GEMV_EARLY", "2"},
                                                        {"LMRT_TM_GEMV_STAGE_X", "staged"},
-                                                       {"LMRT_TM_GEMV_STAGE_X", "1025"},
+                                                       {"LMRT_TM_GEMV_STAGE_X", "3"},
                                                        {"LMRT_TM_GEMV_HEAD_NORM", "on"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "-1"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "1025"},
@@ -1096,7 +1096,7 @@ TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
 }
 
 // The skinny GEMM copying a plain X (the output GEMM's attention rows, the down GEMM's SiLU products) into shared
-// memory after its wait (LMRT_TM_GEMV_STAGE_X=1: whatever its rounds; 0: never) multiplies the same values in the same order as
+// memory after its wait (LMRT_TM_GEMV_STAGE_X=1: every one; 0: none; 2, the default: long unsplit rows) multiplies the same values in the same order as
 // reading them through L1 in the rounds: the same outputs, eager and in decode graphs, at one and at three
 // sequences; on the wide qwen2 the output GEMM's blocks serve three tiles from one staged X.
 TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {

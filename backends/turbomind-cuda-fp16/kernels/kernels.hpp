@@ -158,6 +158,14 @@ inline constexpr int kMaxGemvRows = 8;
 inline constexpr size_t kMaxGemvStageBytes = 64 << 10;
 enum class GemvInput : int { kPlain, kRmsNorm, kSiluMul };
 enum class GemvOutput : int { kStore, kStoreF32, kAddResidual, kRopeKv, kSiluMulStore };
+// When the skinny GEMM copies a plain X into shared memory (GemvArgs::stage_plain_x). The copy's round trip comes
+// before the first FMA, so it pays only where a warp reads all of K over several rounds (docs/benchmarks.md).
+enum class GemvStagePlainX : int {
+  kNever = 0,
+  kAlways = 1,
+  kLongRows = 2,  // where a warp's rows are not split over K and take at least kGemvStageMinRounds rounds
+};
+inline constexpr int kGemvStageMinRounds = 4;
 struct GemvArgs {
   GemvInput input = GemvInput::kPlain;
   const void* x = nullptr;            // kPlain: [M][K]; kSiluMul: [M][2K] (gate | up); DType
@@ -183,11 +191,10 @@ struct GemvArgs {
   // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
   // they are used, after the last round. Either way the same bits.
   bool early_loads = true;
-  // kPlain: X is copied into shared memory after the wait where a warp's K slice is at least this many rounds (and X
-  // fits in kMaxGemvStageBytes), so that a round's FMAs read it from there rather than from L2, where each round's
-  // first touch queued behind the weight stream; the copy's round trip pays off only over several rounds. 0: read
-  // through L1 in the rounds. Either way the same bits.
-  int stage_plain_x_rounds = 5;
+  // kPlain: whether X is copied into shared memory after the wait (where it fits in kMaxGemvStageBytes), so that a
+  // round's FMAs read it from there rather than from L2, where each round's first touch queued behind the weight
+  // stream. Either way the same bits.
+  GemvStagePlainX stage_plain_x = GemvStagePlainX::kLongRows;
   // Issued by each block after its last tile, a share each: what the next kernel streams first, fetched into L2
   // while the GEMM's last blocks leave HBM partly idle (gemv_l2_prefetch). None: nothing.
   L2Prefetch prefetch_after{};

@@ -64,16 +64,13 @@ __host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
   return a.early_loads && a.input == GemvInput::kRmsNorm &&
          static_cast<size_t>(a.m + 1) * a.k * 2 <= kMaxGemvStageBytes;
 }
-// Whether a kPlain X is copied into shared memory after the wait (GemvArgs::stage_plain_x_rounds), for K slices of
-// `slice_rounds` rounds of a warp's loads.
-__host__ __device__ inline bool plain_x_staged(const GemvArgs& a, int slice_rounds) {
-  return a.input == GemvInput::kPlain && a.stage_plain_x_rounds > 0 && slice_rounds >= a.stage_plain_x_rounds &&
-         static_cast<size_t>(a.m) * a.k * 2 <= kMaxGemvStageBytes;
-}
-// The rounds of a warp's loads in one K slice of `splits`: the same for every warp of a GEMM.
-__host__ __device__ inline int slice_rounds(int k, int splits) {
-  const int slice_len = (k / 8 + splits - 1) / splits;
-  return (slice_len + 32 * kUnroll - 1) / (32 * kUnroll);
+// Whether a kPlain X is copied into shared memory after the wait (GemvArgs::stage_plain_x), with K in `splits`
+// slices.
+__host__ __device__ inline bool plain_x_staged(const GemvArgs& a, int splits) {
+  if (a.input != GemvInput::kPlain || static_cast<size_t>(a.m) * a.k * 2 > kMaxGemvStageBytes) return false;
+  if (a.stage_plain_x == GemvStagePlainX::kLongRows)
+    return splits == 1 && (a.k / 8 + 32 * kUnroll - 1) / (32 * kUnroll) >= kGemvStageMinRounds;
+  return a.stage_plain_x == GemvStagePlainX::kAlways;
 }
 // The norm weights' copy into `dst` ([K]), by the threads that read each piece in stage_rms_norm.
 template <class T>
@@ -262,7 +259,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   griddep_enter();
   mark.release();
   const T* x = static_cast<const T*>(a.x);
-  const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged(a, slice_rounds(k, splits));
+  const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged(a, splits);
   if constexpr (IN == GemvInput::kPlain) {
     if (x_in_shared) {
       T* stage = reinterpret_cast<T*>(stage_bytes);
@@ -453,7 +450,7 @@ int sm_count() {
 // X, and the norm weights when they are staged too, for K slices of `splits`.
 size_t staged_x_bytes(const GemvArgs& a, int splits) {
   if (a.input == GemvInput::kPlain)
-    return plain_x_staged(a, slice_rounds(a.k, splits)) ? static_cast<size_t>(a.m) * a.k * 2 : 0;
+    return plain_x_staged(a, splits) ? static_cast<size_t>(a.m) * a.k * 2 : 0;
   return static_cast<size_t>(a.m + (norm_weight_staged(a) ? 1 : 0)) * a.k * 2;
 }
 
