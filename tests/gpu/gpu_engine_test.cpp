@@ -199,8 +199,8 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
-                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_HEAD_NORM", "LMRT_TM_L2_PREFETCH_MB",
-                           "LMRT_TM_L2_PREFETCH_TAIL"})
+                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_HEAD_NORM",
+                           "LMRT_TM_L2_PREFETCH_MB", "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, 16);
@@ -1096,9 +1096,10 @@ TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
 }
 
 // The skinny GEMM copying a plain X (the output GEMM's attention rows, the down GEMM's SiLU products) into shared
-// memory after its wait (LMRT_TM_GEMV_STAGE_X=1: every one; 0: none; 2, the default: long unsplit rows) multiplies the same values in the same order as
-// reading them through L1 in the rounds: the same outputs, eager and in decode graphs, at one and at three
-// sequences; on the wide qwen2 the output GEMM's blocks serve three tiles from one staged X.
+// memory after its wait (LMRT_TM_GEMV_STAGE_X=1: every one; 0: none; 2, the default: long unsplit rows) multiplies
+// the same values in the same order as reading them through L1 in the rounds: the same outputs, eager and in decode
+// graphs, at one and at three sequences; on the wide qwen2 the output GEMM's blocks serve three tiles from one
+// staged X.
 TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {
   REQUIRE_GPU();
   const fs::path wide = write_wide_qwen2("lmrt-gpu-gemv-stage-x", 13);

@@ -462,7 +462,7 @@ bool prepare() {
     cudaFuncAttributes attrs;
     bool good = cudaFuncGetAttributes(&attrs, gemv_kernel<T, M, IN, OUT>) == cudaSuccess;
     good = good && cudaFuncSetAttribute(gemv_kernel<T, M, IN, OUT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(kMaxGemvStageBytes)) == cudaSuccess;
+                                        static_cast<int>(kMaxGemvStageBytes)) == cudaSuccess;
     return good;
   }();
   return ok;
