@@ -1075,6 +1075,20 @@ fs::path write_wide_qwen2(const char* name, uint64_t seed) {
   return dir;
 }
 
+// `knob` at 0 and at 1 gives the same outputs (8 steps, eager and in graphs, one and three sequences) on each tiny
+// fixture and on a wide qwen2 written to `wide_name` with `seed`; a table row each, named by `what`.
+void expect_same_bits_on_tiny_and_wide(const char* knob, const char* wide_name, uint64_t seed, const char* what) {
+  const fs::path wide = write_wide_qwen2(wide_name, seed);
+  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
+                              fixtures_dir() / "tiny-internlm2", wide}) {
+    const SameBits count = same_bits_off_and_on(dir, knob, 8);
+    EXPECT_EQ(count.same, count.total) << dir;
+    std::printf("[gpu-table] %s %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 sequences)\n", what,
+                dir.filename().c_str(), count.same, count.total);
+  }
+  fs::remove_all(wide);
+}
+
 }  // namespace
 
 // The skinny GEMM loading its stores' inputs (the residual, RoPE's bias and rotation, the KV places) as a tile
@@ -1084,15 +1098,7 @@ fs::path write_wide_qwen2(const char* name, uint64_t seed) {
 // load theirs during the tile before.
 TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
   REQUIRE_GPU();
-  const fs::path wide = write_wide_qwen2("lmrt-gpu-gemv-early", 12);
-  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
-                              fixtures_dir() / "tiny-internlm2", wide}) {
-    const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_EARLY", 8);
-    EXPECT_EQ(count.same, count.total) << dir;
-    std::printf("[gpu-table] gemv inputs loaded early %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
-                "sequences)\n", dir.filename().c_str(), count.same, count.total);
-  }
-  fs::remove_all(wide);
+  expect_same_bits_on_tiny_and_wide("LMRT_TM_GEMV_EARLY", "lmrt-gpu-gemv-early", 12, "gemv inputs loaded early");
 }
 
 // The skinny GEMM copying a plain X (the output GEMM's attention rows, the down GEMM's SiLU products) into shared
@@ -1102,15 +1108,7 @@ TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
 // staged X.
 TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {
   REQUIRE_GPU();
-  const fs::path wide = write_wide_qwen2("lmrt-gpu-gemv-stage-x", 13);
-  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
-                              fixtures_dir() / "tiny-internlm2", wide}) {
-    const SameBits count = same_bits_off_and_on(dir, "LMRT_TM_GEMV_STAGE_X", 8);
-    EXPECT_EQ(count.same, count.total) << dir;
-    std::printf("[gpu-table] plain gemv input staged %s: %zu/%zu outputs bit-identical (eager, graphs; 1 and 3 "
-                "sequences)\n", dir.filename().c_str(), count.same, count.total);
-  }
-  fs::remove_all(wide);
+  expect_same_bits_on_tiny_and_wide("LMRT_TM_GEMV_STAGE_X", "lmrt-gpu-gemv-stage-x", 13, "plain gemv input staged");
 }
 
 // L2 prefetch (kernels/l2_prefetch.cuh) is a hint: attention asking for the output GEMM's and the gate/up GEMM's
