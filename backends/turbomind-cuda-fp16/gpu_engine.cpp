@@ -941,7 +941,9 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
       const L2Prefetch after_down = l + 1 < s.num_layers
                                         ? next_gemv_prefetch(model_->layers[l + 1].wqkv, QKV, H, l2_prefetch_tail_)
                                         : L2Prefetch{};
-      prof.mark(stream_, "gemm wo + add");
+      // The profile names the GEMMs that staged their X (LMRT_TM_GEMV_STAGE_X).
+      const bool wo_staged = prof.enabled() && gemv_stages_plain_x(gemv_stage_x_, T, H, Q);
+      prof.mark(stream_, wo_staged ? "gemm wo (x staged) + add" : "gemm wo + add");
       if (tp) all_reduce(ws_.x, true);
       // The gate/up GEMM's warps hold a gate row and its up row and store SiLU-and-multiply, so the down GEMM
       // reads X plainly instead of every block forming it first (LMRT_TM_GEMV_SILU=0: the down GEMM forms it).
@@ -951,7 +953,8 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
         prof.mark(stream_, "rms norm + gemm w1|w3 + silu * mul");
         decode_gemv(L.w2, GemvInput::kPlain, ws_.act, nullptr, add, added, T, H, I, TimelineKind::kDown, l, nullptr,
                     after_down);
-        prof.mark(stream_, "gemm w2 + add");
+        const bool w2_staged = prof.enabled() && gemv_stages_plain_x(gemv_stage_x_, T, H, I);
+        prof.mark(stream_, w2_staged ? "gemm w2 (x staged) + add" : "gemm w2 + add");
       } else {
         decode_gemv(L.w13, GemvInput::kRmsNorm, ws_.x, L.ffn_norm, GemvOutput::kStore, ws_.gate_up, T, 2 * I, H,
                     TimelineKind::kGateUp, l, nullptr, next_gemv_prefetch(L.w2, H, I, l2_prefetch_tail_));

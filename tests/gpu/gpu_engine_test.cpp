@@ -1105,10 +1105,20 @@ TEST(GpuEngine, EarlyGemvLoadsChangeNoBit) {
 // memory after its wait (LMRT_TM_GEMV_STAGE_X=1: every one; 0: none; 2, the default: long unsplit rows) multiplies
 // the same values in the same order as reading them through L1 in the rounds: the same outputs, eager and in decode
 // graphs, at one and at three sequences; on the wide qwen2 the output GEMM's blocks serve three tiles from one
-// staged X.
+// staged X. The engine's kernel profile shows that the output and down GEMMs staged it at 1 and not at 0 (a
+// bit-identity test alone would pass were it never staged).
 TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {
   REQUIRE_GPU();
   expect_same_bits_on_tiny_and_wide("LMRT_TM_GEMV_STAGE_X", "lmrt-gpu-gemv-stage-x", 13, "plain gemv input staged");
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    const std::string on = profiled_kernels(dir, {{"LMRT_TM_GEMV_STAGE_X", "1"}});
+    const std::string off = profiled_kernels(dir, {{"LMRT_TM_GEMV_STAGE_X", "0"}});
+    EXPECT_NE(on.find("gemm wo (x staged) + add"), std::string::npos) << model << ": " << on;
+    EXPECT_NE(on.find("gemm w2 (x staged) + add"), std::string::npos) << model << ": " << on;
+    EXPECT_EQ(off.find("(x staged)"), std::string::npos) << model << ": " << off;
+    EXPECT_NE(off.find("gemm wo + add"), std::string::npos) << model << ": " << off;
+  }
 }
 
 // L2 prefetch (kernels/l2_prefetch.cuh) is a hint: attention asking for the output GEMM's and the gate/up GEMM's

@@ -203,6 +203,9 @@ bool launch_gemv(DType dt, const void* w, const GemvArgs& args, cudaStream_t str
 // Whether the blocks of an N x K product launched with GemvArgs::tiles_taken take their tiles from it on this
 // device (eight or more tiles a block: the LM heads) rather than keep a fixed share.
 bool gemv_takes_tiles(int n, int k);
+// Whether a kPlain skinny GEMM of M rows against W (N x K) copies X into shared memory on this device under
+// `policy` (GemvArgs::stage_plain_x).
+bool gemv_stages_plain_x(GemvStagePlainX policy, int m, int n, int k);
 // What a skinny GEMM of W (N x K) streams first: the first `fraction` (0 to 1) of every K slice its warps read, in
 // whole rounds of a warp's loads; all of W for 1. Empty for 0.
 L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction);

@@ -64,14 +64,6 @@ __host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
   return a.early_loads && a.input == GemvInput::kRmsNorm &&
          static_cast<size_t>(a.m + 1) * a.k * 2 <= kMaxGemvStageBytes;
 }
-// Whether a kPlain X is copied into shared memory after the wait (GemvArgs::stage_plain_x), with K in `splits`
-// slices.
-__host__ __device__ inline bool plain_x_staged(const GemvArgs& a, int splits) {
-  if (a.input != GemvInput::kPlain || static_cast<size_t>(a.m) * a.k * 2 > kMaxGemvStageBytes) return false;
-  if (a.stage_plain_x == GemvStagePlainX::kLongRows)
-    return splits == 1 && (a.k / 8 + 32 * kUnroll - 1) / (32 * kUnroll) >= kGemvStageMinRounds;
-  return a.stage_plain_x == GemvStagePlainX::kAlways;
-}
 // The norm weights' copy into `dst` ([K]), by the threads that read each piece in stage_rms_norm.
 template <class T>
 __device__ void prestage_norm_weight(const GemvArgs& a, T* dst) {
@@ -210,7 +202,7 @@ struct TileStoreInputs {
 // serves a tile changes no arithmetic.
 template <class T, int M, GemvInput IN, GemvOutput OUT>
 __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
-    gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits, unsigned takes) {
+    gemv_kernel(const T* __restrict__ w, GemvArgs a, int splits, unsigned takes, bool plain_x_staged) {
   extern __shared__ __align__(16) unsigned char stage_bytes[];
   __shared__ float slice_sum[kWarps][kRows][M];
   __shared__ int taken[2];  // with a.tiles_taken: turn i's next tile, in taken[i % 2]
@@ -259,7 +251,7 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
   griddep_enter();
   mark.release();
   const T* x = static_cast<const T*>(a.x);
-  const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged(a, splits);
+  const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged;
   if constexpr (IN == GemvInput::kPlain) {
     if (x_in_shared) {
       T* stage = reinterpret_cast<T*>(stage_bytes);
@@ -447,10 +439,18 @@ int sm_count() {
   return count;
 }
 
-// X, and the norm weights when they are staged too, for K slices of `splits`.
-size_t staged_x_bytes(const GemvArgs& a, int splits) {
-  if (a.input == GemvInput::kPlain)
-    return plain_x_staged(a, splits) ? static_cast<size_t>(a.m) * a.k * 2 : 0;
+// Whether a plain X of M x K is copied into shared memory after the wait (GemvArgs::stage_plain_x), with K in
+// `splits` slices.
+bool plain_x_staged(GemvStagePlainX policy, int m, int k, int splits) {
+  if (static_cast<size_t>(m) * k * 2 > kMaxGemvStageBytes) return false;
+  if (policy == GemvStagePlainX::kLongRows)
+    return splits == 1 && (k / 8 + 32 * kUnroll - 1) / (32 * kUnroll) >= kGemvStageMinRounds;
+  return policy == GemvStagePlainX::kAlways;
+}
+
+// X, and the norm weights when they are staged too; `plain_staged`: whether a plain X is.
+size_t staged_x_bytes(const GemvArgs& a, bool plain_staged) {
+  if (a.input == GemvInput::kPlain) return plain_staged ? static_cast<size_t>(a.m) * a.k * 2 : 0;
   return static_cast<size_t>(a.m + (norm_weight_staged(a) ? 1 : 0)) * a.k * 2;
 }
 
@@ -490,8 +490,9 @@ void launch(const void* w, const GemvArgs& a, cudaStream_t stream) {
   prepare<T, M, IN, OUT>();
   const Schedule s = schedule(a.n, a.k);
   const unsigned takes = a.tiles_taken && s.takes_tiles ? static_cast<unsigned>(s.tiles - s.blocks) : 0;
-  launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(s.blocks), dim3(kThreads), staged_x_bytes(a, s.splits), stream,
-                static_cast<const T*>(w), a, s.splits, takes);
+  const bool plain_staged = IN == GemvInput::kPlain && plain_x_staged(a.stage_plain_x, a.m, a.k, s.splits);
+  launch_kernel(gemv_kernel<T, M, IN, OUT>, dim3(s.blocks), dim3(kThreads), staged_x_bytes(a, plain_staged), stream,
+                static_cast<const T*>(w), a, s.splits, takes, plain_staged);
 }
 
 // The pairings the engine uses; M rounds up to 1, 2, 4 or 8 (the kernel skips rows past a.m, and a row's sum does
@@ -539,7 +540,7 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 
 
 bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream) {
   if (a.m < 1 || a.m > kMaxGemvRows || a.n <= 0 || a.k <= 0 || a.k % 8 != 0 || !aligned16(w) || !a.y) return false;
-  if (a.input != GemvInput::kPlain && staged_x_bytes(a, 1) > kMaxGemvStageBytes) return false;
+  if (staged_x_bytes(a, false) > kMaxGemvStageBytes) return false;  // a plain X that does not fit is read from L1
   if (a.output == GemvOutput::kSiluMulStore && a.n % 2 != 0) return false;
   if (a.output == GemvOutput::kRopeKv &&
       (a.kv.head_dim < 2 || a.kv.head_dim % 2 != 0 || a.n % a.kv.head_dim != 0 ||
@@ -560,6 +561,10 @@ bool launch_gemv(DType dt, const void* w, const GemvArgs& a, cudaStream_t stream
 }
 
 bool gemv_takes_tiles(int n, int k) { return n > 0 && k > 0 && schedule(n, k).takes_tiles; }
+
+bool gemv_stages_plain_x(GemvStagePlainX policy, int m, int n, int k) {
+  return m > 0 && n > 0 && k > 0 && plain_x_staged(policy, m, k, schedule(n, k).splits);
+}
 
 L2Prefetch gemv_l2_prefetch(const void* w, int n, int k, double fraction) {
   if (n <= 0 || k <= 0) return {};
