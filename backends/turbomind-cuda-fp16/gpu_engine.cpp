@@ -78,7 +78,6 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   int stage_x = static_cast<int>(gemv_stage_x_);
   read_env_int("LMRT_TM_GEMV_STAGE_X", 0, 2, 1, "0, 1 or 2", stage_x);
   gemv_stage_x_ = static_cast<GemvStagePlainX>(stage_x);
-  read_env_int("LMRT_TM_GEMV_WAIT_L2_ROUNDS", 0, 64, 1, "an integer in [0, 64]", gemv_wait_l2_rounds_);
   read_env_flag("LMRT_TM_GEMV_HEAD_NORM", gemv_head_norm_);
   read_env_int("LMRT_TM_L2_PREFETCH_MB", 0, 1024, 1, "an integer in [0, 1024]", l2_prefetch_mb_);
   read_env_int("LMRT_TM_L2_PREFETCH_TAIL", 0, 100, 1, "an integer in [0, 100]", l2_prefetch_tail_);
@@ -1015,7 +1014,6 @@ void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const
   a.tiles_taken = gemv_tiles_taken();
   a.early_loads = gemv_early_;
   a.stage_plain_x = gemv_stage_x_;
-  a.l2_rounds_after_wait = gemv_wait_l2_rounds_;
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;
   else

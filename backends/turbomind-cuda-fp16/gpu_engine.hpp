@@ -126,8 +126,6 @@ class GpuEngine final : public Engine {
   bool gemv_early_ = true;   // the skinny GEMM loads its stores' and norm's inputs early (LMRT_TM_GEMV_EARLY)
   // Where the skinny GEMM copies a plain X into shared memory (LMRT_TM_GEMV_STAGE_X).
   GemvStagePlainX gemv_stage_x_ = GemvStagePlainX::kLongRows;
-  // Rounds of weights each skinny-GEMM warp asks L2 for after its wait (LMRT_TM_GEMV_WAIT_L2_ROUNDS).
-  int gemv_wait_l2_rounds_ = 0;
   bool gemv_head_norm_ = true;  // the chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM)
   bool gemv_dynamic_ = true;  // the skinny GEMM's blocks take row tiles from a counter (LMRT_TM_GEMV_DYNAMIC)
   // L2 prefetch in the decode chain (kernels/l2_prefetch.cuh): the MiB that tensor-core attention's blocks ask for

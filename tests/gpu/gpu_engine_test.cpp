@@ -199,7 +199,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
-                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_WAIT_L2_ROUNDS", "LMRT_TM_GEMV_HEAD_NORM",
+                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_HEAD_NORM",
                            "LMRT_TM_L2_PREFETCH_MB", "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
@@ -601,8 +601,6 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_EARLY", "2"},
                                                        {"LMRT_TM_GEMV_STAGE_X", "staged"},
                                                        {"LMRT_TM_GEMV_STAGE_X", "3"},
-                                                       {"LMRT_TM_GEMV_WAIT_L2_ROUNDS", "two"},
-                                                       {"LMRT_TM_GEMV_WAIT_L2_ROUNDS", "65"},
                                                        {"LMRT_TM_GEMV_HEAD_NORM", "on"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "-1"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "1025"},
@@ -1121,26 +1119,6 @@ TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {
     EXPECT_EQ(off.find("(x staged)"), std::string::npos) << model << ": " << off;
     EXPECT_NE(off.find("gemm wo + add"), std::string::npos) << model << ": " << off;
   }
-}
-
-// The skinny GEMM's warps asking L2 for their next rounds of weights right after the wait
-// (LMRT_TM_GEMV_WAIT_L2_ROUNDS) is a hint: the same outputs as none. The tiny fixtures' GEMMs are one round a tile
-// (the rounds asked for are then the next tile's, where a block has one); the wide qwen2 (hidden 5120) has GEMMs of
-// several rounds a tile and several tiles a block; 64 rounds asks past every tile's end.
-TEST(GpuEngine, GemvL2RoundsAfterTheWaitChangeNoBit) {
-  REQUIRE_GPU();
-  const fs::path wide = write_wide_qwen2("lmrt-gpu-gemv-wait-l2", 14);
-  for (const fs::path& dir : {fixtures_dir() / "tiny-llama", fixtures_dir() / "tiny-qwen2",
-                              fixtures_dir() / "tiny-internlm2", wide})
-    for (const char* rounds : {"2", "64"}) {
-      const SameBits count = same_bits_between(dir, {{"LMRT_TM_GEMV_WAIT_L2_ROUNDS", "0"}},
-                                               {{"LMRT_TM_GEMV_WAIT_L2_ROUNDS", rounds}}, 8);
-      EXPECT_EQ(count.same, count.total) << dir << " at " << rounds;
-      std::printf("[gpu-table] gemv L2 rounds after the wait %s on %s: %zu/%zu outputs bit-identical to none (eager, "
-                  "graphs; 1 and 3 sequences)\n",
-                  rounds, dir.filename().c_str(), count.same, count.total);
-    }
-  fs::remove_all(wide);
 }
 
 // L2 prefetch (kernels/l2_prefetch.cuh) is a hint: attention asking for the output GEMM's and the gate/up GEMM's

@@ -195,11 +195,6 @@ struct GemvArgs {
   // round's FMAs read it from there rather than from L2, where each round's first touch queued behind the weight
   // stream. Either way the same bits.
   GemvStagePlainX stage_plain_x = GemvStagePlainX::kLongRows;
-  // Rounds of weights (a round: a warp's kUnroll 16-byte pieces a lane of each of its rows) that each warp asks L2
-  // for right after the wait, beyond the first round it loaded into registers before it: the norm or the staged
-  // copy that forms X then runs while they stream, where only the first round was in flight. 0: none. No result
-  // depends on it.
-  int l2_rounds_after_wait = 0;
   // Issued by each block after its last tile, a share each: what the next kernel streams first, fetched into L2
   // while the GEMM's last blocks leave HBM partly idle (gemv_l2_prefetch). None: nothing.
   L2Prefetch prefetch_after{};

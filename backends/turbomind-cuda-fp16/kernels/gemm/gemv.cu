@@ -250,20 +250,6 @@ __global__ void __launch_bounds__(kThreads, kResidentBlocksPerSm)
 
   griddep_enter();
   mark.release();
-  if (a.l2_rounds_after_wait > 0 && lane < kRows) {
-    // What the block streams after its first round (this tile's later rounds, then the next tile's): asked of L2
-    // now, so that it lands while X is formed (GemvArgs::l2_rounds_after_wait). A lane a row of its warp.
-    const int ahead = a.l2_rounds_after_wait, here = min(rounds - 1, ahead);
-    auto ask = [&](int t, int r0, int r1) {
-      if (r1 <= r0 || t >= tiles || first_row(t) >= n) return;
-      const uint4* row =
-          reinterpret_cast<const uint4*>(w + static_cast<size_t>(weight_row(min(first_row(t) + lane, n - 1))) * k);
-      const int p0 = r0 * 32 * kUnroll, p1 = min(len, r1 * 32 * kUnroll);
-      if (p1 > p0) prefetch_l2(row + p_begin + p0, static_cast<uint32_t>(p1 - p0) * 16);
-    };
-    ask(tile, 1, 1 + here);
-    ask(tile + static_cast<int>(gridDim.x), 0, min(rounds, ahead - here));
-  }
   const T* x = static_cast<const T*>(a.x);
   const bool x_in_shared = IN != GemvInput::kPlain || plain_x_staged;
   if constexpr (IN == GemvInput::kPlain) {
