@@ -75,6 +75,7 @@ GpuEngine::GpuEngine(const lmrt::plugin::Host& host, const EngineConfig& config,
   read_env_flag("LMRT_TM_GEMV_SILU", gemv_silu_);
   read_env_flag("LMRT_TM_GEMV_DYNAMIC", gemv_dynamic_);
   read_env_flag("LMRT_TM_GEMV_EARLY", gemv_early_);
+  read_env_flag("LMRT_TM_GEMV_NORM_REGISTERS", gemv_norm_registers_);
   int stage_x = static_cast<int>(gemv_stage_x_);
   read_env_int("LMRT_TM_GEMV_STAGE_X", 0, 2, 1, "0, 1 or 2", stage_x);
   gemv_stage_x_ = static_cast<GemvStagePlainX>(stage_x);
@@ -1013,6 +1014,7 @@ void GpuEngine::decode_gemv(const void* w, GemvInput input, const void* x, const
   a.layer = static_cast<int>(layer), a.timeline_kind = static_cast<uint32_t>(kind);
   a.tiles_taken = gemv_tiles_taken();
   a.early_loads = gemv_early_;
+  a.norm_in_registers = gemv_norm_registers_;
   a.stage_plain_x = gemv_stage_x_;
   if (input == GemvInput::kRmsNorm)
     a.residual = static_cast<const float*>(x), a.norm_weight = norm_weight, a.eps = model_->shape.rms_norm_eps;

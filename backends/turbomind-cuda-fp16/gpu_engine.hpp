@@ -124,6 +124,7 @@ class GpuEngine final : public Engine {
   bool gemv_rope_ = true;    // the chain's QKV GEMM applies RoPE and writes the KV pool itself (LMRT_TM_GEMV_ROPE)
   bool gemv_silu_ = true;    // the chain's gate/up GEMM applies SiLU-and-multiply itself (LMRT_TM_GEMV_SILU)
   bool gemv_early_ = true;   // the skinny GEMM loads its stores' and norm's inputs early (LMRT_TM_GEMV_EARLY)
+  bool gemv_norm_registers_ = true;  // a one-row norm's residual held in registers (LMRT_TM_GEMV_NORM_REGISTERS)
   // Where the skinny GEMM copies a plain X into shared memory (LMRT_TM_GEMV_STAGE_X).
   GemvStagePlainX gemv_stage_x_ = GemvStagePlainX::kLongRows;
   bool gemv_head_norm_ = true;  // the chain's LM head forms the final norm itself (LMRT_TM_GEMV_HEAD_NORM)

@@ -199,7 +199,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
-                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_HEAD_NORM",
+                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_NORM_REGISTERS", "LMRT_TM_GEMV_HEAD_NORM",
                            "LMRT_TM_L2_PREFETCH_MB", "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
@@ -602,6 +602,7 @@ TEST(GpuEngineConfig, BadTuningVariablesAreClearErrors) {
                                                        {"LMRT_TM_GEMV_STAGE_X", "staged"},
                                                        {"LMRT_TM_GEMV_STAGE_X", "3"},
                                                        {"LMRT_TM_GEMV_HEAD_NORM", "on"},
+                                                       {"LMRT_TM_GEMV_NORM_REGISTERS", "2"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "-1"},
                                                        {"LMRT_TM_L2_PREFETCH_MB", "1025"},
                                                        {"LMRT_TM_L2_PREFETCH_TAIL", "101"},
@@ -1119,6 +1120,16 @@ TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {
     EXPECT_EQ(off.find("(x staged)"), std::string::npos) << model << ": " << off;
     EXPECT_NE(off.find("gemm wo + add"), std::string::npos) << model << ": " << off;
   }
+}
+
+// A one-row norm in the skinny GEMM holding its residual in registers (LMRT_TM_GEMV_NORM_REGISTERS=1, the default)
+// sums and multiplies as the loop does: the same outputs as the loop, for the attention and FFN norms and the final
+// one before the LM head, eager and in decode graphs; three sequences take the loop either way (a row's bits do not
+// depend on M). The wide qwen2 (hidden 5120) gives each thread five pieces of 4, the tiny fixtures one or none.
+TEST(GpuEngine, NormInRegistersChangesNoBit) {
+  REQUIRE_GPU();
+  expect_same_bits_on_tiny_and_wide("LMRT_TM_GEMV_NORM_REGISTERS", "lmrt-gpu-norm-registers", 15,
+                                    "norm in registers");
 }
 
 // L2 prefetch (kernels/l2_prefetch.cuh) is a hint: attention asking for the output GEMM's and the gate/up GEMM's

@@ -191,6 +191,9 @@ struct GemvArgs {
   // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
   // they are used, after the last round. Either way the same bits.
   bool early_loads = true;
+  // kRmsNorm with one row: each thread loads its pieces of the residual at once and keeps them in registers for
+  // the norm's second pass, rather than a piece per loop turn in each pass. Either way the same bits.
+  bool norm_in_registers = true;
   // kPlain: whether X is copied into shared memory after the wait (where it fits in kMaxGemvStageBytes), so that a
   // round's FMAs read it from there rather than from L2, where each round's first touch queued behind the weight
   // stream. Either way the same bits.

@@ -72,13 +72,66 @@ __device__ void prestage_norm_weight(const GemvArgs& a, T* dst) {
   copy_commit();
 }
 
+// A thread's share of a row's squares: its pieces of 4 at threadIdx.x * 4 + kThreads * 4 * j, summed in j order.
+__device__ __forceinline__ float add_squares(float ss, const float4& v) {
+  return ss + (v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w);
+}
+// The pieces of 4 a thread keeps in registers for a one-row norm (GemvArgs::norm_in_registers): K up to 8192.
+constexpr int kNormPieces = 8;
+
+// The row sums of partial[M][kWarps] (a warp's sums of squares each) in warp order, as 1 / sqrt(mean + eps).
+template <int M>
+__device__ __forceinline__ void norm_scales(const float (&partial)[M][kWarps], const GemvArgs& a, float (&inv)[M]) {
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    float s = partial[m][0];
+    for (int w = 1; w < kWarps; ++w) s += partial[m][w];
+    inv[m] = 1.f / sqrtf(s / static_cast<float>(a.k) + a.eps);
+  }
+}
+
 // X = residual / sqrt(mean(residual^2) + eps) * norm_weight, row by row, into `stage` ([M][K]): the same
 // expression as kernels/norm/rms_norm.cu, summed in this block's own (fixed) order. `nw`: the norm weights, in
-// global memory or where prestage_norm_weight copied them.
+// global memory or where prestage_norm_weight copied them. One row with GemvArgs::norm_in_registers: its pieces
+// load at once and stay in registers for the second pass, the same sums and products, so the same bits.
 template <class T, int M>
 __device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
   __shared__ float partial[M][kWarps];
   const int k = a.k, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if constexpr (M == 1) {
+    if (a.norm_in_registers && a.m == 1 && k <= kThreads * 4 * kNormPieces) {
+      float4 v[kNormPieces];
+#pragma unroll
+      for (int j = 0; j < kNormPieces; ++j) {
+        const int i = threadIdx.x * 4 + j * kThreads * 4;
+        v[j] = i < k ? *reinterpret_cast<const float4*>(a.residual + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+      float ss = 0.f;
+#pragma unroll
+      for (int j = 0; j < kNormPieces; ++j)
+        if (threadIdx.x * 4 + j * kThreads * 4 < k) ss = add_squares(ss, v[j]);
+      const float s = warp_sum(ss);
+      if (lane == 0) partial[0][warp] = s;
+      __syncthreads();
+      float inv[1];
+      norm_scales<1>(partial, a, inv);
+      if (norm_weight_staged(a)) copy_wait_own();
+#pragma unroll
+      for (int j = 0; j < kNormPieces; ++j) {
+        const int i = threadIdx.x * 4 + j * kThreads * 4;
+        if (i >= k) break;
+        const uint2 wraw = *reinterpret_cast<const uint2*>(nw + i);
+        const T* wv = reinterpret_cast<const T*>(&wraw);
+        const float x[4] = {v[j].x, v[j].y, v[j].z, v[j].w};
+        uint2 packed;
+        T* o = reinterpret_cast<T*>(&packed);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o[e] = from_f<T>(x[e] * inv[0] * to_f(wv[e]));
+        *reinterpret_cast<uint2*>(stage + i) = packed;
+      }
+      return;
+    }
+  }
   float ss[M];
 #pragma unroll
   for (int m = 0; m < M; ++m) ss[m] = 0.f;
@@ -86,8 +139,7 @@ __device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
 #pragma unroll
     for (int m = 0; m < M; ++m) {
       if (m >= a.m) break;
-      const float4 v = *reinterpret_cast<const float4*>(a.residual + static_cast<size_t>(m) * k + i);
-      ss[m] += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+      ss[m] = add_squares(ss[m], *reinterpret_cast<const float4*>(a.residual + static_cast<size_t>(m) * k + i));
     }
 #pragma unroll
   for (int m = 0; m < M; ++m) {
@@ -96,12 +148,7 @@ __device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
   }
   __syncthreads();
   float inv[M];
-#pragma unroll
-  for (int m = 0; m < M; ++m) {
-    float s = partial[m][0];
-    for (int w = 1; w < kWarps; ++w) s += partial[m][w];
-    inv[m] = 1.f / sqrtf(s / static_cast<float>(k) + a.eps);
-  }
+  norm_scales<M>(partial, a, inv);
   if (norm_weight_staged(a)) copy_wait_own();
   for (int i = threadIdx.x * 8; i < k; i += kThreads * 8) {
     float wv[8];
