@@ -15,7 +15,7 @@ build-gpu/bin/gpu_engine_tests > "$out/gpu_tests.log" 2>&1
 echo "gpu_engine_tests: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests.log" | tr '\n' ' ')" | tee "$out/summary.txt"
 grep -E '^\[  FAILED  \]' "$out/gpu_tests.log" | head
 # The runtime tests (batch invariance, prefix caching, vs the cpu engine) with each fast path off or changed.
-for variant in LMRT_TM_GEMV_DYNAMIC=0 LMRT_TM_GEMV_EARLY=0 LMRT_TM_GEMV_HEAD_NORM=0 LMRT_TM_LOOKAHEAD=1 LMRT_TM_LOOKAHEAD=2 LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_GEMV_ROWS=8 LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV_SILU=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0 LMRT_TM_L2_PREFETCH_MB=24 LMRT_TM_L2_PREFETCH_TAIL=25 LMRT_TM_GEMV_STAGE_X=0 LMRT_TM_GEMV_STAGE_X=1; do
+for variant in LMRT_TM_GEMV_DYNAMIC=0 LMRT_TM_GEMV_EARLY=0 LMRT_TM_GEMV_HEAD_NORM=0 LMRT_TM_LOOKAHEAD=1 LMRT_TM_LOOKAHEAD=2 LMRT_TM_ATTENTION_CHUNK=128 LMRT_TM_CUDA_GRAPHS=0 LMRT_TM_GEMV=0 LMRT_TM_GEMV_ROWS=8 LMRT_TM_GEMV_ROPE=0 LMRT_TM_GEMV_SILU=0 LMRT_TM_PDL=0 LMRT_TM_ATTENTION_TENSOR_CORES=0 LMRT_TM_L2_PREFETCH_MB=24 LMRT_TM_L2_PREFETCH_TAIL=25 LMRT_TM_GEMV_STAGE_X=0 LMRT_TM_GEMV_STAGE_X=1 LMRT_TM_GEMV_NORM_REGISTERS=0; do
   env "$variant" build-gpu/bin/gpu_engine_tests --gtest_filter='GpuRuntime.*:GpuEngine.MatchesTheCpuEngineStepByStep' \
     > "$out/gpu_tests_${variant%%=*}.log" 2>&1
   echo "gpu_engine_tests with $variant: exit $? $(grep -E '^\[  PASSED|^\[  FAILED  \] [0-9]+ test' "$out/gpu_tests_${variant%%=*}.log" | tr '\n' ' ')" | tee -a "$out/summary.txt"

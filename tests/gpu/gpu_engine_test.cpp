@@ -190,11 +190,12 @@ using Env = std::vector<std::pair<const char*, const char*>>;
 // [blocks_per_seq * i, ...)), then one decode token each per step; the outputs, sequence by sequence within each
 // step. `env` is set for the engine's creation only; `yaml` is its engine section. With `force` (another run's
 // outputs, in this layout) each step's input is the token `force` chose, not this engine's: the same contexts.
+// KV blocks of `block_seq_len` tokens.
 std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vector<std::vector<int32_t>>& prompts,
                                            uint32_t blocks_per_seq, int steps, const Env& env,
                                            const std::string& yaml = "dtype: float16\n",
                                            const std::vector<lmrt_token_logprobs>* force = nullptr,
-                                           uint32_t num_blocks = 256) {
+                                           uint32_t num_blocks = 256, uint32_t block_seq_len = 16) {
   for (const char* name : {"LMRT_TM_ATTENTION_GROUP", "LMRT_TM_ATTENTION_CHUNK", "LMRT_TM_ATTENTION_SPLIT",
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
@@ -203,7 +204,7 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_L2_PREFETCH_MB", "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
-  StepEngine e(kGpu, dir, yaml, num_blocks, 16);
+  StepEngine e(kGpu, dir, yaml, num_blocks, block_seq_len);
   for (const auto& [name, value] : env) unsetenv(name);
   const size_t S = prompts.size();
   std::vector<std::vector<int32_t>> tables(S), toks = prompts;
@@ -348,6 +349,34 @@ TEST(GpuEngine, AttentionChunksSplitWithoutChangingABit) {
     EXPECT_EQ(graph_same, dflt.size()) << "head_dim " << head_dim;
     EXPECT_EQ(short_same, short_total) << "head_dim " << head_dim;
     EXPECT_LE(err.max_rel, kTol) << "head_dim " << head_dim;
+    fs::remove_all(dir);
+  }
+}
+
+// Tensor-core attention stages a tile's keys as one run where KV blocks hold whole tiles (64 tokens), and a decode
+// token's first tile in two parts, its older keys before the wait and this step's after it; with 16-token blocks
+// key by key, all after the wait. Both give the same bits: tokens of 2-3, 3-4 and 5 tiles, eager and in decode
+// graphs (a tile an item there), one sequence and three.
+TEST(GpuEngine, AttentionStagingChangesNoBitWithTheKvBlockSize) {
+  REQUIRE_GPU();
+  for (uint32_t head_dim : {64u, 128u}) {
+    const fs::path dir = attention_test_model(head_dim);
+    for (const char* graphs : {"0", "1"})
+      for (size_t seqs : {1u, 3u}) {
+        const std::vector<std::vector<int32_t>> prompts = {prompt_ids(125, 0), prompt_ids(190, 1),
+                                                           prompt_ids(300, 2)};
+        const std::vector<std::vector<int32_t>> run(prompts.begin(), prompts.begin() + seqs);
+        const Env env{{"LMRT_TM_CUDA_GRAPHS", graphs}};
+        const auto small = run_steps(dir, run, 32, 6, env, "dtype: float16\n", nullptr, 256, 16);
+        const auto whole = run_steps(dir, run, 8, 6, env, "dtype: float16\n", nullptr, 64, 64);
+        ASSERT_EQ(small.size(), seqs * 6);
+        ASSERT_EQ(whole.size(), small.size());
+        size_t same = 0;
+        for (size_t k = 0; k < small.size(); ++k) same += same_bits(small[k], whole[k]);
+        std::printf("[gpu-table] attention staging, KV blocks of 64 against 16 tokens, head_dim %u, graphs %s, %zu "
+                    "sequence(s): %zu/%zu outputs bit-identical\n", head_dim, graphs, seqs, same, small.size());
+        EXPECT_EQ(same, small.size()) << "head_dim " << head_dim << " graphs " << graphs << " sequences " << seqs;
+      }
     fs::remove_all(dir);
   }
 }
