@@ -112,10 +112,11 @@ __device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
         if (threadIdx.x * 4 + j * kThreads * 4 < k) ss = add_squares(ss, v[j]);
       const float s = warp_sum(ss);
       if (lane == 0) partial[0][warp] = s;
+      // A thread reads other threads' pieces of the staged norm weights below: their copies end before the barrier.
+      if (norm_weight_staged(a)) copy_wait_own();
       __syncthreads();
       float inv[1];
       norm_scales<1>(partial, a, inv);
-      if (norm_weight_staged(a)) copy_wait_own();
 #pragma unroll
       for (int j = 0; j < kNormPieces; ++j) {
         const int i = threadIdx.x * 4 + j * kThreads * 4;
