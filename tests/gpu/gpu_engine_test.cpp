@@ -200,8 +200,8 @@ std::vector<lmrt_token_logprobs> run_steps(const fs::path& dir, const std::vecto
                            "LMRT_TM_CUDA_GRAPHS", "LMRT_TM_GEMV", "LMRT_TM_GEMV_ROWS", "LMRT_TM_PDL",
                            "LMRT_TM_PROFILE", "LMRT_TM_ATTENTION_TENSOR_CORES", "LMRT_TM_TP_ONE_DEVICE",
                            "LMRT_TM_GEMV_SILU", "LMRT_TM_LOOKAHEAD", "LMRT_TM_TIMELINE", "LMRT_TM_GEMV_DYNAMIC",
-                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_NORM_REGISTERS", "LMRT_TM_GEMV_HEAD_NORM",
-                           "LMRT_TM_L2_PREFETCH_MB", "LMRT_TM_L2_PREFETCH_TAIL"})
+                           "LMRT_TM_GEMV_EARLY", "LMRT_TM_GEMV_STAGE_X", "LMRT_TM_GEMV_NORM_REGISTERS",
+                           "LMRT_TM_GEMV_HEAD_NORM", "LMRT_TM_L2_PREFETCH_MB", "LMRT_TM_L2_PREFETCH_TAIL"})
     unsetenv(name);
   for (const auto& [name, value] : env) setenv(name, value, 1);
   StepEngine e(kGpu, dir, yaml, num_blocks, block_seq_len);
@@ -353,10 +353,10 @@ TEST(GpuEngine, AttentionChunksSplitWithoutChangingABit) {
   }
 }
 
-// Tensor-core attention stages a tile's keys as one run where KV blocks hold whole tiles (64 tokens), and a decode
-// token's first tile in two parts, its older keys before the wait and this step's after it; with 16-token blocks
-// key by key, all after the wait. Both give the same bits: tokens of 2-3, 3-4 and 5 tiles, eager and in decode
-// graphs (a tile an item there), one sequence and three.
+// Tensor-core attention stages a tile's keys as one contiguous run where KV blocks hold whole tiles (64 tokens,
+// the default) and key by key through the block table otherwise (16): the same bits, for tokens of 2-3, 3-4 and 5
+// tiles, eager and in decode graphs (a tile an item there), one sequence and three. The bit-identity tests above
+// run 16-token blocks; this one holds the default path to their bits.
 TEST(GpuEngine, AttentionStagingChangesNoBitWithTheKvBlockSize) {
   REQUIRE_GPU();
   for (uint32_t head_dim : {64u, 128u}) {

@@ -99,7 +99,7 @@ __device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
   __shared__ float partial[M][kWarps];
   const int k = a.k, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   if constexpr (M == 1) {
-    if (a.norm_in_registers && a.m == 1 && k <= kThreads * 4 * kNormPieces) {
+    if (a.norm_in_registers && k <= kThreads * 4 * kNormPieces) {
       float4 v[kNormPieces];
 #pragma unroll
       for (int j = 0; j < kNormPieces; ++j) {
