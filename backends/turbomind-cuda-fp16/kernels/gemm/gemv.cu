@@ -64,7 +64,8 @@ __host__ __device__ inline bool norm_weight_staged(const GemvArgs& a) {
   return a.early_loads && a.input == GemvInput::kRmsNorm &&
          static_cast<size_t>(a.m + 1) * a.k * 2 <= kMaxGemvStageBytes;
 }
-// The norm weights' copy into `dst` ([K]), by the threads that read each piece in stage_rms_norm.
+// The norm weights' copy into `dst` ([K]), 8 a thread: stage_rms_norm's loop reads back each thread's own pieces, its
+// one-row register path other threads' (after the barrier that follows every thread's wait for its copies).
 template <class T>
 __device__ void prestage_norm_weight(const GemvArgs& a, T* dst) {
   const T* nw = static_cast<const T*>(a.norm_weight);
