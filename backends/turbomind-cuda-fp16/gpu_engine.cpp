@@ -900,7 +900,14 @@ void GpuEngine::forward(int T, int R, const AttentionPlan& attention, bool rows_
       decode_gemv(L.wqkv, GemvInput::kRmsNorm, ws_.x, L.attention_norm,
                   rope_in_qkv ? GemvOutput::kRopeKv : GemvOutput::kStore, ws_.qkv, T, QKV, H, TimelineKind::kQkv, l,
                   rope_in_qkv ? &rope : nullptr, next_gemv_prefetch(L.wo, H, Q, l2_prefetch_tail_));
-      prof.mark(stream_, rope_in_qkv ? "rms norm + gemm wqkv + rope + KV write" : "rms norm + gemm wqkv");
+      // The profile says where the norm held its residual in registers (LMRT_TM_GEMV_NORM_REGISTERS), on the QKV
+      // GEMM: the FFN and final norms take the same path.
+      const bool regs = prof.enabled() && gemv_norm_in_registers(gemv_norm_registers_, T, H);
+      if (rope_in_qkv)
+        prof.mark(stream_, regs ? "rms norm in registers + gemm wqkv + rope + KV write"
+                                : "rms norm + gemm wqkv + rope + KV write");
+      else
+        prof.mark(stream_, regs ? "rms norm in registers + gemm wqkv" : "rms norm + gemm wqkv");
     } else {
       // x += previous layer's FFN output (none before layer 0), then the attention norm.
       launch_add_rms_norm(dt, ws_.x, l == 0 ? nullptr : ws_.tmp, L.attention_norm, nullptr, T, H, s.rms_norm_eps,

@@ -1155,10 +1155,20 @@ TEST(GpuEngine, StagedPlainGemvInputChangesNoBit) {
 // sums and multiplies as the loop does: the same outputs as the loop, for the attention and FFN norms and the final
 // one before the LM head, eager and in decode graphs; three sequences take the loop either way (a row's bits do not
 // depend on M). The wide qwen2 (hidden 5120) gives each thread five pieces of 4, the tiny fixtures one or none.
+// The engine's kernel profile shows that a one-row step's QKV GEMM took the register path at 1 and not at 0 (a
+// bit-identity test alone would pass were it never taken).
 TEST(GpuEngine, NormInRegistersChangesNoBit) {
   REQUIRE_GPU();
   expect_same_bits_on_tiny_and_wide("LMRT_TM_GEMV_NORM_REGISTERS", "lmrt-gpu-norm-registers", 15,
                                     "norm in registers");
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-internlm2"}) {
+    const fs::path dir = fixtures_dir() / model;
+    const std::string on = profiled_kernels(dir, {{"LMRT_TM_GEMV_NORM_REGISTERS", "1"}});
+    const std::string off = profiled_kernels(dir, {{"LMRT_TM_GEMV_NORM_REGISTERS", "0"}});
+    EXPECT_NE(on.find("rms norm in registers + gemm wqkv"), std::string::npos) << model << ": " << on;
+    EXPECT_EQ(off.find("in registers"), std::string::npos) << model << ": " << off;
+    EXPECT_NE(off.find("rms norm + gemm wqkv"), std::string::npos) << model << ": " << off;
+  }
 }
 
 // L2 prefetch (kernels/l2_prefetch.cuh) is a hint: attention asking for the output GEMM's and the gate/up GEMM's

@@ -166,6 +166,9 @@ enum class GemvStagePlainX : int {
   kLongRows = 2,  // where a warp's rows are not split over K and take at least kGemvStageMinRounds rounds
 };
 inline constexpr int kGemvStageMinRounds = 4;
+// Whether a kRmsNorm skinny GEMM of M rows and K holds its residual in registers under `on`
+// (GemvArgs::norm_in_registers): one row of up to 8192.
+__host__ __device__ constexpr bool gemv_norm_in_registers(bool on, int m, int k) { return on && m == 1 && k <= 8192; }
 struct GemvArgs {
   GemvInput input = GemvInput::kPlain;
   const void* x = nullptr;            // kPlain: [M][K]; kSiluMul: [M][2K] (gate | up); DType
@@ -191,8 +194,9 @@ struct GemvArgs {
   // places, the norm weights): at the tile's start, before the wait where nothing of the step wrote them. Off: where
   // they are used, after the last round. Either way the same bits.
   bool early_loads = true;
-  // kRmsNorm with one row: each thread loads its pieces of the residual at once and keeps them in registers for
-  // the norm's second pass, rather than a piece per loop turn in each pass. Either way the same bits.
+  // kRmsNorm where gemv_norm_in_registers(): each thread loads its pieces of the residual at once and keeps them
+  // in registers for the norm's second pass, rather than a piece per loop turn in each pass. Either way the same
+  // bits.
   bool norm_in_registers = true;
   // kPlain: whether X is copied into shared memory after the wait (where it fits in kMaxGemvStageBytes), so that a
   // round's FMAs read it from there rather than from L2, where each round's first touch queued behind the weight

@@ -77,8 +77,9 @@ __device__ void prestage_norm_weight(const GemvArgs& a, T* dst) {
 __device__ __forceinline__ float add_squares(float ss, const float4& v) {
   return ss + (v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w);
 }
-// The pieces of 4 a thread keeps in registers for a one-row norm (GemvArgs::norm_in_registers): K up to 8192.
+// The pieces of 4 a thread keeps in registers for a one-row norm (gemv_norm_in_registers: K up to 8192).
 constexpr int kNormPieces = 8;
+static_assert(!gemv_norm_in_registers(true, 1, kThreads * 4 * kNormPieces + 8), "a thread's pieces hold every K taken");
 
 // The row sums of partial[M][kWarps] (a warp's sums of squares each) in warp order, as 1 / sqrt(mean + eps).
 template <int M>
@@ -100,17 +101,16 @@ __device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
   __shared__ float partial[M][kWarps];
   const int k = a.k, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   if constexpr (M == 1) {
-    if (a.norm_in_registers && k <= kThreads * 4 * kNormPieces) {
+    if (gemv_norm_in_registers(a.norm_in_registers, a.m, k)) {
+      auto piece = [](int j) { return static_cast<int>(threadIdx.x) * 4 + j * kThreads * 4; };
       float4 v[kNormPieces];
 #pragma unroll
-      for (int j = 0; j < kNormPieces; ++j) {
-        const int i = threadIdx.x * 4 + j * kThreads * 4;
-        v[j] = i < k ? *reinterpret_cast<const float4*>(a.residual + i) : make_float4(0.f, 0.f, 0.f, 0.f);
-      }
+      for (int j = 0; j < kNormPieces; ++j)
+        v[j] = piece(j) < k ? *reinterpret_cast<const float4*>(a.residual + piece(j)) : make_float4(0.f, 0.f, 0.f, 0.f);
       float ss = 0.f;
 #pragma unroll
       for (int j = 0; j < kNormPieces; ++j)
-        if (threadIdx.x * 4 + j * kThreads * 4 < k) ss = add_squares(ss, v[j]);
+        if (piece(j) < k) ss = add_squares(ss, v[j]);
       const float s = warp_sum(ss);
       if (lane == 0) partial[0][warp] = s;
       // A thread reads other threads' pieces of the staged norm weights below: their copies end before the barrier.
@@ -120,7 +120,7 @@ __device__ void stage_rms_norm(const GemvArgs& a, const T* nw, T* stage) {
       norm_scales<1>(partial, a, inv);
 #pragma unroll
       for (int j = 0; j < kNormPieces; ++j) {
-        const int i = threadIdx.x * 4 + j * kThreads * 4;
+        const int i = piece(j);
         if (i >= k) break;
         const uint2 wraw = *reinterpret_cast<const uint2*>(nw + i);
         const T* wv = reinterpret_cast<const T*>(&wraw);
